@@ -1,0 +1,1 @@
+"""Ingestion pipeline: load → chunk → embed → store."""

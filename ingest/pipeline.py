@@ -1,0 +1,221 @@
+"""The ingestion pipeline: discover → load → chunk → embed → store.
+
+Loading and chunking run in a background thread, a few files ahead of embedding,
+so parsing overlaps with the encoder (torch releases the GIL while it computes).
+Chunks of several small files are embedded together in one batch, and the files of
+a batch are committed together in one transaction: a file counts as ingested only
+once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ingest.chunking import Chunker
+from ingest.discover import Candidate, discover
+from ingest.loaders import LoadedDocument, load_document
+from rag.errors import LoadError
+from rag.schemas import FileResult, IngestSummary
+from rag.store import CollectionManager
+from rag.store.base import ChunkRecord, NewDocument
+
+#: Embed at least this many chunks at once (several small files share a batch).
+BATCH_CHUNKS = 256
+#: Files loaded ahead of the encoder.
+PREFETCH = 4
+
+
+@dataclass
+class _Parsed:
+    candidate: Candidate
+    result: FileResult
+    document: LoadedDocument | None = None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    replaces: bool = False
+
+
+class Ingestor:
+    """Ingests files into collections with one encoder, loaded once.
+
+    Example:
+        >>> ing = Ingestor(settings)  # doctest: +SKIP
+        >>> summary = ing.ingest(["docs/"], "handbook")  # doctest: +SKIP
+    """
+
+    def __init__(self, settings, embedder=None) -> None:
+        from rag.embed import make_embedder
+
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.manager = CollectionManager(settings)
+        self._chunker: Chunker | None = None
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(
+                self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
+            )
+        return self._chunker
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        collection: str,
+        *,
+        prune: bool = False,
+        tags: list[str] | None = None,
+        progress: bool = False,
+    ) -> IngestSummary:
+        """Ingest files and folders into ``collection`` (created if needed).
+
+        Unchanged files (same size and modification time, or same content) are
+        skipped; changed ones replace their previous version; with ``prune``,
+        documents whose files are gone from the named folders are removed. A file that
+        fails keeps its previous version, if any, and is reported with its reason.
+        """
+        started = time.perf_counter()
+        candidates, roots = discover(list(paths))
+        timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
+        results: list[FileResult] = []
+        col = self.manager.open_or_create(
+            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension
+        )
+        try:
+            known = {d.source: d for d in col.documents()}
+            sizes = {
+                d.source: row["size"]
+                for d in known.values()
+                if (row := col.document_by_source(d.source)) is not None
+            }
+            bar = _progress_bar(len(candidates), progress)
+            work: queue.Queue = queue.Queue(maxsize=PREFETCH)
+            producer = threading.Thread(
+                target=self._produce, args=(candidates, known, sizes, work, timings), daemon=True
+            )
+            producer.start()
+            pending: list[_Parsed] = []
+            while True:
+                item = work.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if item.document is None:
+                    results.append(item.result)
+                    bar.update(1)
+                    continue
+                pending.append(item)
+                if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS or work.empty():
+                    results.extend(self._embed_and_commit(col, pending, tags or [], timings))
+                    bar.update(len(pending))
+                    pending = []
+                bar.set_postfix(chunks=sum(r.chunks for r in results), refresh=False)
+            if pending:
+                results.extend(self._embed_and_commit(col, pending, tags or [], timings))
+                bar.update(len(pending))
+            bar.close()
+            if prune:
+                results.extend(self._prune(col, candidates, roots, known))
+            t = time.perf_counter()
+            col.save_index()
+            timings["store"] += time.perf_counter() - t
+        finally:
+            col.close()
+        return IngestSummary.from_files(collection, results, time.perf_counter() - started, timings)
+
+    # ------------------------------------------------------------------ stages
+    def _produce(self, candidates, known, sizes, out: queue.Queue, timings) -> None:
+        """Load and chunk files one by one (background thread)."""
+        try:
+            for cand in candidates:
+                out.put(self._parse(cand, known, sizes, timings))
+            out.put(None)
+        except BaseException as exc:  # surfaces in the consumer
+            out.put(exc)
+
+    def _parse(self, cand: Candidate, known, sizes, timings) -> _Parsed:
+        t0 = time.perf_counter()
+        source = str(cand.path)
+        prior = known.get(source)
+        if prior is not None:
+            try:
+                st = cand.path.stat()
+                if st.st_size == sizes.get(source) and prior.mtime == st.st_mtime:
+                    return _Parsed(cand, FileResult(path=source, status="unchanged", doc_id=prior.doc_id))
+            except OSError:
+                pass  # load_document reports it
+        try:
+            doc = load_document(cand.path, max_bytes=int(self.settings.max_file_mb * 1024 * 1024))
+        except LoadError as exc:
+            return _Parsed(cand, FileResult(path=source, status="failed", reason=exc.message,
+                                            seconds=time.perf_counter() - t0))
+        finally:
+            timings["parse"] += time.perf_counter() - t0
+        if prior is not None and prior.content_hash == doc.content_hash:
+            return _Parsed(cand, FileResult(path=source, status="unchanged", doc_id=prior.doc_id))
+        t1 = time.perf_counter()
+        chunks = self.chunker.split(doc)
+        timings["chunk"] += time.perf_counter() - t1
+        if not chunks:
+            return _Parsed(cand, FileResult(path=source, status="failed", reason="no text to index"))
+        result = FileResult(path=source, status="replaced" if prior else "ingested",
+                            pages=len(doc.pages), chunks=len(chunks), seconds=time.perf_counter() - t0)
+        return _Parsed(cand, result, doc, chunks, replaces=prior is not None)
+
+    def _embed_and_commit(self, col, batch: list[_Parsed], tags, timings) -> list[FileResult]:
+        t0 = time.perf_counter()
+        texts = [c.text for p in batch for c in p.chunks]
+        vectors = self.embedder.embed_batch(texts)
+        t1 = time.perf_counter()
+        timings["embed"] += t1 - t0
+        new_docs, offset = [], 0
+        for p in batch:
+            n = len(p.chunks)
+            doc = p.document
+            new_docs.append(NewDocument(
+                source=str(p.candidate.path), title=doc.title, kind=doc.kind, content_hash=doc.content_hash,
+                size=_size(p.candidate.path), mtime=doc.mtime, pages=len(doc.pages), chunks=p.chunks,
+                vectors=vectors[offset:offset + n], tags=list(tags), metadata=dict(doc.metadata),
+            ))
+            offset += n
+        doc_ids = col.commit(new_docs)
+        t2 = time.perf_counter()
+        timings["store"] += t2 - t1
+        share = (t2 - t0) / max(1, len(texts))
+        for p, doc_id in zip(batch, doc_ids):
+            p.result.doc_id = doc_id
+            p.result.seconds += share * len(p.chunks)
+        return [p.result for p in batch]
+
+    def _prune(self, col, candidates: list[Candidate], roots: list[Path], known) -> list[FileResult]:
+        """Remove documents under the named folders (or named files) whose files are gone."""
+        named = {str(c.path) for c in candidates if c.explicit}
+        gone = []
+        for source, doc in known.items():
+            in_scope = source in named or any(Path(source).is_relative_to(r) for r in roots)
+            if in_scope and not Path(source).exists():
+                gone.append(doc)
+        if gone:
+            col.delete_documents([d.doc_id for d in gone])
+        return [FileResult(path=d.source, status="pruned", doc_id=d.doc_id) for d in gone]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="ingesting", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, leave=False)

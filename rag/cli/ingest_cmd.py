@@ -1,0 +1,49 @@
+"""``rag ingest PATH... --collection NAME``."""
+
+from __future__ import annotations
+
+import sys
+
+from rag.cli.output import print_json, print_table
+
+#: Exit code when some files failed (the others were still ingested).
+EXIT_SOME_FAILED = 10
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="add files and folders to a collection",
+        description="Ingest PDF, text, Markdown and HTML files (folders are searched recursively). "
+        "Unchanged files are skipped, changed ones replaced. Exit code 0 when every file "
+        f"was ingested, {EXIT_SOME_FAILED} when some failed (the others are still ingested).",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--collection", "-c", required=True, help="collection name (created if missing)")
+    p.add_argument("--prune", action="store_true", help="remove documents whose files are gone from the named folders")
+    p.add_argument("--tag", action="append", default=[], dest="tags", help="tag the ingested documents (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args, settings) -> int:
+    from ingest.pipeline import Ingestor
+    from rag.store.manager import validate_name
+
+    validate_name(args.collection)
+    summary = Ingestor(settings).ingest(
+        args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty()
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        failed = [f for f in summary.files if f.status == "failed"]
+        if failed:
+            print_table(["failed file", "reason"], [(f.path, f.reason) for f in failed], max_width=90)
+            print()
+        print(
+            f"collection '{summary.collection}': {summary.ingested} ingested, {summary.replaced} replaced, "
+            f"{summary.unchanged} unchanged, {summary.failed} failed, {summary.pruned} pruned; "
+            f"{summary.pages} pages, {summary.chunks} chunks in {summary.seconds:.1f} s"
+        )
+    return EXIT_SOME_FAILED if summary.failed else 0

@@ -1,0 +1,73 @@
+"""The one Settings object.
+
+Every tunable lives here, read from ``RAG_*`` environment variables (or a ``.env``
+file). Build it with :func:`get_settings` at the edge (CLI, server) and pass it
+down; nothing creates settings at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("groundrag", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Product settings. Environment variables use the ``RAG_`` prefix, e.g. ``RAG_HOME``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Models and collections live here.")
+
+    # Models
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Registry name, Hugging Face id or local folder of a sentence-transformers encoder.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the encoder runs.")
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+
+    # Chunking (sizes are in the encoder's own tokens)
+    chunk_tokens: int = Field(200, ge=16, le=8192)
+    chunk_overlap_tokens: int = Field(32, ge=0, le=4096)
+
+    # Store
+    index_type: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    #: With index_type=auto, collections with at least this many chunks use HNSW.
+    ann_threshold: int = Field(200_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=256)
+    hnsw_ef_search: int = Field(96, ge=8)
+    ivf_nprobe: int = Field(16, ge=1)
+
+    # Ingestion limits
+    max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand(cls, v: object) -> object:
+        if isinstance(v, str):
+            return Path(v).expanduser()
+        return v
+
+    @property
+    def models_dir(self) -> Path:
+        """Where provisioned model files are cached."""
+        return self.home / "models"
+
+    @property
+    def collections_dir(self) -> Path:
+        """Where collections are stored, one folder each."""
+        return self.home / "collections"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,129 @@
+"""sentence-transformers encoder."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Sequence
+
+from rag.errors import ModelUnavailableError, require
+
+
+def pick_device(wanted: str) -> str:
+    """``auto`` means CUDA when a GPU is present, else CPU."""
+    if wanted != "auto":
+        return wanted
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover
+        return "cpu"
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once on first use.
+
+    ``model`` is a registry name (provisioned offline), a local folder, or a Hugging
+    Face id (for users who can reach the hub).
+
+    Example:
+        >>> emb = SentenceTransformerEmbedder("all-MiniLM-L6-v2", settings)  # doctest: +SKIP
+        >>> emb.embed_batch(["hello"]).shape  # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(self, model: str, settings) -> None:
+        self.name = model
+        self._settings = settings
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model now (otherwise it loads on first use)."""
+        self._load()
+
+    def _load(self):
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            if self._model is None:
+                from rag.models import resolve
+
+                target = resolve(self.name, self._settings, kind="encoder")
+                quiet_hub(local=not isinstance(target, str) or os.path.isdir(target))
+                st = require("sentence_transformers", "engine")
+                device = pick_device(self._settings.device)
+                try:
+                    self._model = st.SentenceTransformer(str(target), device=device)
+                except OSError as exc:
+                    raise ModelUnavailableError(
+                        f"cannot load encoder '{self.name}': {exc}. "
+                        f"Run `rag models pull {self.name}` or give a local folder."
+                    ) from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(dim())
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input the encoder reads before it truncates."""
+        return int(self._load().max_seq_length)
+
+    @property
+    def tokenizer(self):
+        """The encoder's Hugging Face tokenizer."""
+        return self._load().tokenizer
+
+    def embed_batch(self, texts: Sequence[str], *, progress: bool = False):
+        import numpy as np
+
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype="float32")
+        vectors = model.encode(
+            list(texts),
+            batch_size=self._settings.embed_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype="float32")
+
+    def embed_query(self, text: str):
+        return self.embed_batch([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        tok = self.tokenizer
+        fast = getattr(tok, "backend_tokenizer", None)
+        if fast is not None:  # the Rust tokenizer directly: ~5x less overhead per call
+            return len(fast.encode(text, add_special_tokens=False).ids)
+        return len(tok.encode(text, add_special_tokens=False))
+
+
+def quiet_hub(*, local: bool) -> None:
+    """Keep Hugging Face libraries off the network for local models, and quiet.
+
+    Without this, loading even a local folder asks the hub for optional files and
+    waits for network time-outs on a machine without access.
+    """
+    if local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+# Tokenizers spawn their own thread pool; forking after that warns loudly.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

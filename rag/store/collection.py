@@ -1,0 +1,295 @@
+"""A collection: a folder holding a manifest, the SQLite records and the FAISS index.
+
+Durability design
+-----------------
+* SQLite (WAL, synchronous=FULL) is the source of truth: documents, chunks *and their
+  vectors*. One write = one transaction, which bumps a generation counter. A document
+  is acknowledged only once its transaction has committed.
+* The FAISS index is derived. It is written under a new name, fsynced and published
+  by atomically replacing ``index/index.json``, which names the file and the
+  generation it reflects. A reader never opens a half-written file.
+* On open, an index whose generation is not the records' generation (a writer was
+  killed between its commit and its index save, or the index file is missing or
+  unreadable) is brought in step from the records: vectors missing from the index
+  are added, vectors of deleted chunks are removed, or the index is rebuilt.
+  So a kill -9 at any moment leaves the collection at its last committed state,
+  with no orphan vectors and no acknowledged document lost.
+* One writer at a time, enforced by an exclusive lock file; readers need no lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from rag.errors import ConflictError, ModelMismatchError, NotFoundError, StoreError
+from rag.schemas import ChunkHit, CollectionInfo, DocumentInfo
+from rag.store import index as faiss_index
+from rag.store import records
+from rag.store.base import NewDocument
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class Collection:
+    """A named, durable collection of documents and chunk vectors.
+
+    Open it through :class:`rag.store.CollectionManager`. ``writable=True`` takes the
+    collection's write lock for the life of the object (release with :meth:`close`).
+    """
+
+    def __init__(self, folder: Path, *, settings, writable: bool = False) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self._settings = settings
+        self._params = faiss_index.IndexParams(settings.hnsw_m, settings.hnsw_ef_search, settings.ivf_nprobe)
+        try:
+            self.manifest = json.loads((folder / MANIFEST).read_text())
+        except FileNotFoundError:
+            raise NotFoundError(f"collection '{self.name}' does not exist") from None
+        except ValueError as exc:
+            raise StoreError(f"collection '{self.name}' has an unreadable manifest: {exc}") from exc
+        self.dimension = int(self.manifest["dimension"])
+        self.embedding_model = str(self.manifest["embedding_model"])
+        self.writable = writable
+        self._lock_fh = self._take_write_lock() if writable else None
+        self._conn = records.connect(folder / "records.sqlite", create=writable)
+        self._mutex = threading.RLock()
+        self._index = None
+        self._index_kind = "flat"
+        self._index_generation = -1
+        self._dirty = False  # in-memory index holds changes not yet saved
+
+    # ------------------------------------------------------------------ lifecycle
+    @staticmethod
+    def create(folder: Path, *, embedding_model: str, dimension: int, index_type: str) -> None:
+        """Write a new collection's manifest (atomically); the records are created on open."""
+        folder.mkdir(parents=True, exist_ok=False)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": folder.name,
+            "embedding_model": embedding_model,
+            "dimension": dimension,
+            "index_type": index_type,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
+        tmp = folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, folder / MANIFEST)
+
+    def _take_write_lock(self):
+        fh = open(self.folder / "write.lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ConflictError(
+                f"collection '{self.name}' is being written by another process; try again when it has finished"
+            ) from None
+        return fh
+
+    def close(self) -> None:
+        """Save pending index changes, close the database and release the write lock."""
+        with self._mutex:
+            if self.writable and self._dirty:
+                self.save_index()
+            self._conn.close()
+            if self._lock_fh is not None:
+                self._lock_fh.close()
+                self._lock_fh = None
+
+    def __enter__(self) -> "Collection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def check_model(self, embedding_model: str, dimension: int) -> None:
+        """Raise :class:`ModelMismatchError` unless the collection was built with this encoder."""
+        if embedding_model != self.embedding_model or dimension != self.dimension:
+            raise ModelMismatchError(
+                f"collection '{self.name}' was built with embedding model '{self.embedding_model}' "
+                f"({self.dimension}-d), not '{embedding_model}' ({dimension}-d); "
+                "use the same model or ingest into a new collection",
+                collection=self.name,
+            )
+
+    # ------------------------------------------------------------------ index upkeep
+    @property
+    def _index_dir(self) -> Path:
+        return self.folder / "index"
+
+    def _ensure_index(self):
+        """The in-memory index, in step with the committed records."""
+        with self._mutex:
+            gen = records.generation(self._conn)
+            if self._index is not None and (self._index_generation == gen or self._dirty):
+                return self._index
+            if self._index is None or faiss_index.published_generation(self._index_dir) != self._index_generation:
+                loaded = faiss_index.load(self._index_dir, self._params)
+                if loaded is not None:
+                    self._index, self._index_generation, self._index_kind = loaded
+            if self._index is None or self._index_generation != gen:
+                self._catch_up(gen)
+            return self._index
+
+    def _catch_up(self, gen: int) -> None:
+        """Bring the index in step with the records (after a crash or another writer's commit)."""
+        n_chunks = records.counts(self._conn)[1]
+        wanted_kind = faiss_index.choose_type(self.manifest["index_type"], n_chunks, self._settings.ann_threshold)
+        if self._index is not None and wanted_kind == self._index_kind:
+            have = faiss_index.index_ids(self._index)
+            stored = records.all_chunk_ids(self._conn)
+            extra, missing = have - stored, stored - have
+            if faiss_index.try_remove(self._index, extra):
+                if missing:
+                    ids, vecs = records.vectors_for(self._conn, sorted(missing), self.dimension)
+                    self._index.add_with_ids(vecs, ids)
+                self._after_change(gen, changed=bool(extra or missing))
+                return
+        self._rebuild(gen, wanted_kind)
+
+    def _rebuild(self, gen: int, kind: str) -> None:
+        import numpy as np
+
+        train = None
+        if kind == "ivf":
+            batches = list(records.all_vectors(self._conn, self.dimension))
+            train = np.concatenate([v for _, v in batches])[:100_000]
+        index = faiss_index.new_index(kind, self.dimension, self._params, train=train)
+        for ids, vecs in records.all_vectors(self._conn, self.dimension):
+            index.add_with_ids(vecs, ids)
+        self._index, self._index_kind = index, kind
+        self._after_change(gen, changed=True)
+
+    def _after_change(self, gen: int, *, changed: bool) -> None:
+        self._index_generation = gen
+        if self.writable and changed:
+            self.save_index()
+
+    def save_index(self) -> None:
+        """Publish the in-memory index (writers call this at the end of a run)."""
+        with self._mutex:
+            if not self.writable:
+                raise StoreError("collection opened read-only")
+            if self._index is None:
+                self._ensure_index()
+                return
+            gen = records.generation(self._conn)
+            n = int(self._index.ntotal)
+            wanted = faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold)
+            if wanted != self._index_kind:
+                self._rebuild(gen, wanted)  # crossed the size threshold: rebuild saves
+                return
+            faiss_index.save(self._index, self._index_dir, gen, self._index_kind)
+            self._index_generation = gen
+            self._dirty = False
+
+    # ------------------------------------------------------------------ writes
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise StoreError(f"collection '{self.name}' was opened read-only")
+
+    def commit(self, documents: Sequence[NewDocument]) -> list[int]:
+        """Store documents in one transaction, replacing any with the same source.
+
+        Returns their new ids. Once this returns, the documents are durable.
+        """
+        self._require_writable()
+        for doc in documents:
+            if doc.vectors.shape != (len(doc.chunks), self.dimension):
+                raise StoreError(
+                    f"document '{doc.source}' has vectors of shape {doc.vectors.shape}, "
+                    f"expected ({len(doc.chunks)}, {self.dimension})"
+                )
+        with self._mutex:
+            index = self._ensure_index()
+            with records.transaction(self._conn):
+                doc_ids, removed, new_ids = records.insert_documents(self._conn, documents)
+            self._apply(index, removed, documents, new_ids)
+            return doc_ids
+
+    def _apply(self, index, removed, documents, new_ids) -> None:
+        """Mirror a committed change in the in-memory index."""
+        import numpy as np
+
+        self._dirty = True
+        if removed and not faiss_index.try_remove(index, removed):
+            # HNSW cannot remove: rebuild from the records, which already hold the change.
+            self._rebuild(records.generation(self._conn), self._index_kind)
+            return
+        for doc, ids in zip(documents, new_ids):
+            if ids:
+                index.add_with_ids(doc.vectors, np.asarray(ids, dtype="int64"))
+        self._index_generation = records.generation(self._conn)
+
+    def delete_documents(self, doc_ids: Sequence[int]) -> int:
+        """Remove documents and their vectors; returns how many existed."""
+        self._require_writable()
+        with self._mutex:
+            index = self._ensure_index()
+            with records.transaction(self._conn):
+                n, chunk_ids = records.delete_documents(self._conn, doc_ids)
+            self._apply(index, chunk_ids, [], [])
+            self.save_index()
+            return n
+
+    # ------------------------------------------------------------------ reads
+    def search(self, vector, k: int) -> list[ChunkHit]:
+        """The ``k`` nearest chunks to a unit query vector, best first."""
+        import numpy as np
+
+        with self._mutex:
+            index = self._ensure_index()
+            if index.ntotal == 0 or k <= 0:
+                return []
+            q = np.ascontiguousarray(np.asarray(vector, dtype="float32").reshape(1, -1))
+            if q.shape[1] != self.dimension:
+                raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
+            scores, ids = index.search(q, min(k, int(index.ntotal)))
+            scored = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            return records.hits_for(self._conn, scored)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document."""
+        return records.list_documents(self._conn)
+
+    def document_by_source(self, source: str):
+        """The stored row for ``source`` (sqlite3.Row) or None."""
+        return records.document_by_source(self._conn, source)
+
+    def info(self) -> CollectionInfo:
+        """Name, model, size."""
+        docs, chunks = records.counts(self._conn)
+        return CollectionInfo(
+            name=self.name,
+            embedding_model=self.embedding_model,
+            dimension=self.dimension,
+            index_type=faiss_index.choose_type(self.manifest["index_type"], chunks, self._settings.ann_threshold),
+            documents=docs,
+            chunks=chunks,
+            created_at=datetime.fromisoformat(self.manifest["created_at"]),
+        )
+
+    @property
+    def connection(self):
+        """The SQLite connection (for read queries by engine modules such as BM25)."""
+        return self._conn
+
+    def index_state(self) -> dict:
+        """Diagnostics: ids in the index and in the records, generations (used by tests)."""
+        with self._mutex:
+            index = self._ensure_index()
+            return {
+                "index_ids": faiss_index.index_ids(index),
+                "record_ids": records.all_chunk_ids(self._conn),
+                "generation": records.generation(self._conn),
+                "published_generation": faiss_index.published_generation(self._index_dir),
+                "kind": self._index_kind,
+            }

@@ -1,0 +1,147 @@
+"""The FAISS side of a collection: build, update, save and load the vector index.
+
+Every index is an ``IndexIDMap2`` whose ids are SQLite chunk ids, over an exact
+inner-product index (flat), HNSW or IVF. Vectors are unit length, so inner product
+is cosine similarity. Files are written to a new name and published by atomically
+replacing a small pointer file, so a reader never opens a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import require
+
+POINTER = "index.json"
+
+
+def _faiss():
+    return require("faiss", "engine")
+
+
+def choose_type(configured: str, n: int, threshold: int) -> str:
+    """The index type to build for ``n`` vectors: ``auto`` is exact below ``threshold``."""
+    if configured != "auto":
+        if configured == "ivf" and n < 4096:
+            return "flat"  # IVF needs enough vectors to train its centroids
+        return configured
+    return "flat" if n < threshold else "hnsw"
+
+
+@dataclass
+class IndexParams:
+    """How to build and search an index."""
+
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 96
+    ivf_nprobe: int = 16
+
+
+def new_index(kind: str, dimension: int, params: IndexParams, train=None):
+    """An empty id-mapped index of the given kind (IVF is trained on ``train``)."""
+    faiss = _faiss()
+    if kind == "flat":
+        inner = faiss.IndexFlatIP(dimension)
+    elif kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(dimension, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = 80
+        inner.hnsw.efSearch = params.hnsw_ef_search
+    elif kind == "ivf":
+        nlist = max(16, int(4 * (len(train) ** 0.5)))
+        quantizer = faiss.IndexFlatIP(dimension)
+        inner = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        inner.train(train)
+        inner.nprobe = params.ivf_nprobe
+    else:  # pragma: no cover - validated by Settings
+        raise ValueError(f"unknown index type {kind!r}")
+    index = faiss.IndexIDMap2(inner)
+    return index
+
+
+def index_ids(index) -> set[int]:
+    """The chunk ids held by an id-mapped index."""
+    faiss = _faiss()
+    return set(faiss.vector_to_array(index.id_map).tolist())
+
+
+def try_remove(index, ids) -> bool:
+    """Remove ids in place; False when the index type cannot remove (HNSW)."""
+    import numpy as np
+
+    faiss = _faiss()
+    if not len(ids):
+        return True
+    try:
+        index.remove_ids(faiss.IDSelectorBatch(np.asarray(list(ids), dtype="int64")))
+    except RuntimeError:
+        return False
+    return True
+
+
+def save(index, folder: Path, generation: int, kind: str) -> None:
+    """Write the index for ``generation`` and publish it atomically."""
+    faiss = _faiss()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"index-{generation:012d}.faiss"
+    tmp = folder / (name + ".tmp")
+    faiss.write_index(index, str(tmp))
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / name)
+    pointer_tmp = folder / (POINTER + ".tmp")
+    pointer_tmp.write_text(json.dumps({"generation": generation, "file": name, "kind": kind, "ntotal": int(index.ntotal)}))
+    with open(pointer_tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(pointer_tmp, folder / POINTER)
+    _fsync_dir(folder)
+    # Older files are no longer published; readers that already opened one keep their copy.
+    for old in folder.glob("index-*.faiss*"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load(folder: Path, params: IndexParams):
+    """Load the published index; returns (index, generation, kind) or None when there is none."""
+    faiss = _faiss()
+    for _ in range(5):  # a writer may publish a newer file between reading the pointer and the file
+        try:
+            meta = json.loads((folder / POINTER).read_text())
+            index = faiss.read_index(str(folder / meta["file"]))
+        except FileNotFoundError:
+            if not (folder / POINTER).exists():
+                return None
+            continue
+        except (ValueError, RuntimeError, KeyError):
+            return None  # unreadable index: the caller rebuilds it from the records
+        kind = meta.get("kind", "flat")
+        _apply_search_params(index, kind, params)
+        return index, int(meta["generation"]), kind
+    return None
+
+
+def published_generation(folder: Path) -> int | None:
+    """The generation of the published index, without loading it."""
+    try:
+        return int(json.loads((folder / POINTER).read_text())["generation"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def _apply_search_params(index, kind: str, params: IndexParams) -> None:
+    faiss = _faiss()
+    inner = faiss.downcast_index(index.index)
+    if kind == "hnsw":
+        inner.hnsw.efSearch = params.hnsw_ef_search
+    elif kind == "ivf":
+        inner.nprobe = params.ivf_nprobe
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
