@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ingest.chunking import Chunker
 from ingest.discover import Candidate, discover
@@ -72,6 +72,7 @@ class Ingestor:
         prune: bool = False,
         tags: list[str] | None = None,
         progress: bool = False,
+        on_result: Callable[[FileResult], None] | None = None,
     ) -> IngestSummary:
         """Ingest files and folders into ``collection`` (created if needed).
 
@@ -79,6 +80,8 @@ class Ingestor:
         skipped; changed ones replace their previous version; with ``prune``,
         documents whose files are gone from the named folders are removed. A file that
         fails keeps its previous version, if any, and is reported with its reason.
+        ``on_result`` is called with each file's result once it is final (for an
+        ingested file: once its transaction has committed).
         """
         started = time.perf_counter()
         candidates, roots = discover(list(paths))
@@ -101,6 +104,14 @@ class Ingestor:
             )
             producer.start()
             pending: list[_Parsed] = []
+
+            def done(new: list[FileResult]) -> None:
+                results.extend(new)
+                bar.update(len(new))
+                if on_result is not None:
+                    for r in new:
+                        on_result(r)
+
             while True:
                 item = work.get()
                 if item is None:
@@ -108,21 +119,18 @@ class Ingestor:
                 if isinstance(item, BaseException):
                     raise item
                 if item.document is None:
-                    results.append(item.result)
-                    bar.update(1)
+                    done([item.result])
                     continue
                 pending.append(item)
                 if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS or work.empty():
-                    results.extend(self._embed_and_commit(col, pending, tags or [], timings))
-                    bar.update(len(pending))
+                    done(self._embed_and_commit(col, pending, tags or [], timings))
                     pending = []
                 bar.set_postfix(chunks=sum(r.chunks for r in results), refresh=False)
             if pending:
-                results.extend(self._embed_and_commit(col, pending, tags or [], timings))
-                bar.update(len(pending))
+                done(self._embed_and_commit(col, pending, tags or [], timings))
             bar.close()
             if prune:
-                results.extend(self._prune(col, candidates, roots, known))
+                done(self._prune(col, candidates, roots, known))
             t = time.perf_counter()
             col.save_index()
             timings["store"] += time.perf_counter() - t

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     home: Path = Field(default_factory=_default_home, description="Models and collections live here.")
+    models_home: Path | None = Field(
+        None, description="Where provisioned models are cached (default: HOME/models); shareable between homes."
+    )
 
     # Models
     embedding_model: str = Field(
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     # Ingestion limits
     max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")
 
-    @field_validator("home", mode="before")
+    @field_validator("home", "models_home", mode="before")
     @classmethod
     def _expand(cls, v: object) -> object:
         if isinstance(v, str):
@@ -60,7 +63,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Where provisioned model files are cached."""
-        return self.home / "models"
+        return self.models_home or self.home / "models"
 
     @property
     def collections_dir(self) -> Path:

@@ -38,6 +38,7 @@ class SentenceTransformerEmbedder:
         self._settings = settings
         self._model = None
         self._lock = threading.Lock()
+        self._counter = None
 
     def warm_up(self) -> None:
         """Load the model now (otherwise it loads on first use)."""
@@ -98,11 +99,25 @@ class SentenceTransformerEmbedder:
         return self.embed_batch([text])[0]
 
     def count_tokens(self, text: str) -> int:
-        tok = self.tokenizer
-        fast = getattr(tok, "backend_tokenizer", None)
-        if fast is not None:  # the Rust tokenizer directly: ~5x less overhead per call
-            return len(fast.encode(text, add_special_tokens=False).ids)
-        return len(tok.encode(text, add_special_tokens=False))
+        counter = self._counter
+        if counter is None:
+            counter = self._counter = _make_counter(self.tokenizer)
+        return counter(text)
+
+
+def _make_counter(tokenizer):
+    """A fast token counter: the Rust tokenizer directly (~5x less overhead per call),
+    as a copy without the padding and truncation that model folders often configure
+    (with them, every text would count as the padded length)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
+    from tokenizers import Tokenizer
+
+    fast = Tokenizer.from_str(backend.to_str())
+    fast.no_padding()
+    fast.no_truncation()
+    return lambda text: len(fast.encode(text, add_special_tokens=False).ids)
 
 
 def quiet_hub(*, local: bool) -> None:

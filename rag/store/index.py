@@ -50,7 +50,8 @@ def new_index(kind: str, dimension: int, params: IndexParams, train=None):
         inner.hnsw.efConstruction = 80
         inner.hnsw.efSearch = params.hnsw_ef_search
     elif kind == "ivf":
-        nlist = max(16, int(4 * (len(train) ** 0.5)))
+        # ~4·sqrt(n) lists, but at least 39 training points per list (FAISS's own minimum).
+        nlist = max(16, min(int(4 * len(train) ** 0.5), len(train) // 39))
         quantizer = faiss.IndexFlatIP(dimension)
         inner = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
         inner.train(train)

@@ -1,0 +1,54 @@
+# groundrag: two commands for a new user.
+#   make demo   set everything up, ingest the docs, answer with citations
+#   make test   set everything up and run the tests
+#
+# Everything installs into ./.venv; models are provisioned offline into
+# ./.rag-home (the `rag` command alone defaults to your per-user cache folder).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# torch is pinned in the same install command: an unpinned torch can pull a
+# multi-GB CUDA build on a machine without a GPU.
+TORCH  ?= torch==2.13.0
+EXTRAS ?= engine,server,llamacpp,ui,dev
+# Keep models and collections of the demo and the tests inside the checkout.
+export RAG_HOME ?= $(CURDIR)/.rag-home
+
+.PHONY: help setup models test test-fast demo bench clean
+
+help:
+	@echo "make demo    set up, ingest the docs, run a search"
+	@echo "make test    set up and run the test suite"
+	@echo "make bench   run the benchmark programs"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing (llama-cpp-python compiles once, about 8 minutes on 2 cores)..."
+	$(BIN)/pip install --quiet "$(TORCH)" -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+models: setup
+	$(BIN)/rag models pull
+
+demo: models
+	$(BIN)/rag ingest README.md docs --collection demo
+	$(BIN)/rag search "How do I add my documents to a collection?" --collection demo --k 3
+
+test: setup
+	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,62 @@
+"""Shared fixtures: settings in a temporary home, the real MiniLM encoder loaded once,
+and the public evaluation data in ../shared/datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+# Models are provisioned once into the checkout (`make test` does it); tests read them
+# from there and keep their collections in temporary folders.
+os.environ.setdefault("RAG_HOME", str(ROOT / ".rag-home"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def dataset(*parts: str) -> Path:
+    """A path under ../shared/datasets; skips the test when the data is absent."""
+    path = DATASETS.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"evaluation data missing in CI: {path}")
+        pytest.skip(f"evaluation data not found: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def models_home() -> Path:
+    """Where provisioned models live (RAG_HOME/models)."""
+    from rag.config import get_settings
+
+    return get_settings().models_dir
+
+
+@pytest.fixture
+def settings(tmp_path, models_home):
+    """Settings with a fresh home for collections and the shared model cache."""
+    from rag.config import get_settings
+
+    return get_settings(home=tmp_path / "home", models_home=models_home)
+
+
+@pytest.fixture(scope="session")
+def embedder(models_home):
+    """The real all-MiniLM-L6-v2 encoder, loaded once per test session."""
+    from rag.config import get_settings
+    from rag.embed.sentence import SentenceTransformerEmbedder
+    from rag.models import resolve
+
+    settings = get_settings(models_home=models_home)
+    try:
+        resolve("all-MiniLM-L6-v2", settings, kind="encoder", auto_pull=False)
+    except Exception as exc:  # noqa: BLE001 - report why, then skip/fail
+        if os.environ.get("CI"):
+            pytest.fail(f"MiniLM not provisioned: {exc}")
+        pytest.skip(f"MiniLM not provisioned ({exc}); run `make test` or `rag models pull`")
+    emb = SentenceTransformerEmbedder("all-MiniLM-L6-v2", settings)
+    emb.warm_up()
+    return emb

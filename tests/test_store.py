@@ -1,0 +1,172 @@
+"""The FAISS + SQLite store against real FAISS and SQLite (random unit vectors, no model)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from rag.errors import ConflictError, ModelMismatchError, NotFoundError
+from rag.store import CollectionManager
+from rag.store.base import ChunkRecord, NewDocument
+
+DIM = 16
+rng = np.random.default_rng(7)
+
+
+def unit(n: int) -> np.ndarray:
+    v = rng.standard_normal((n, DIM)).astype("float32")
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def doc(source: str, n: int = 3, vectors: np.ndarray | None = None) -> NewDocument:
+    vecs = unit(n) if vectors is None else vectors
+    chunks = [ChunkRecord(ordinal=i, page=1, start=i * 10, end=i * 10 + 5, text=f"{source} chunk {i}") for i in range(len(vecs))]
+    return NewDocument(source=source, title=source, kind="text", content_hash=f"h-{source}", size=1,
+                       mtime=1.0, pages=1, chunks=chunks, vectors=vecs)
+
+
+@pytest.fixture
+def mgr(settings):
+    return CollectionManager(settings)
+
+
+def consistent(col) -> dict:
+    state = col.index_state()
+    assert state["index_ids"] == state["record_ids"], "index and records disagree"
+    return state
+
+
+def test_search_finds_the_nearest_chunk(mgr):
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        vecs = unit(20)
+        col.commit([doc("a", vectors=vecs[:10]), doc("b", vectors=vecs[10:])])
+        hits = col.search(vecs[13], 3)
+        assert hits[0].source == "b" and hits[0].text == "b chunk 3"
+        assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+        assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+def test_replace_and_delete_remove_vectors(mgr):
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        (a_id, b_id) = col.commit([doc("a", 4), doc("b", 2)])
+        old = consistent(col)["record_ids"]
+        (a2,) = col.commit([doc("a", 5)])
+        state = consistent(col)
+        assert len(state["record_ids"]) == 7 and a2 != a_id
+        assert not (old - state["record_ids"]) - set(range(1, 5)) and len(old & state["record_ids"]) == 2
+        assert col.delete_documents([b_id]) == 1
+        assert len(consistent(col)["record_ids"]) == 5
+        assert [d.source for d in col.documents()] == ["a"]
+
+
+def test_reopen_reads_the_published_index(mgr):
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        col.commit([doc("a"), doc("b")])
+    with mgr.open("c") as col:
+        state = consistent(col)
+        assert state["published_generation"] == state["generation"]
+        assert col.info().chunks == 6 and col.info().documents == 2
+
+
+def test_a_lost_index_is_rebuilt_from_the_records(mgr, settings):
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        vecs = unit(3)
+        col.commit([doc("a", vectors=vecs)])
+    for f in (settings.collections_dir / "c" / "index").iterdir():
+        f.unlink()
+    with mgr.open("c") as col:
+        assert col.search(vecs[1], 1)[0].text == "a chunk 1"
+        consistent(col)
+
+
+def test_orphan_vectors_are_dropped_on_open(mgr, settings):
+    """A commit whose index save never happened (as after a kill) is caught up on open."""
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        col.commit([doc("a"), doc("b")])
+    # Change the records behind the index's back, as a killed writer would leave them.
+    conn = sqlite3.connect(settings.collections_dir / "c" / "records.sqlite")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("DELETE FROM documents WHERE source = 'a'")
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    conn.commit()
+    conn.close()
+    with mgr.open("c") as col:
+        state = consistent(col)
+        assert len(state["record_ids"]) == 3
+        assert all(h.source == "b" for h in col.search(unit(1)[0], 10))
+
+
+def test_a_reader_sees_commits_before_the_index_is_saved(mgr):
+    writer = mgr.open_or_create("c", embedding_model="m", dimension=DIM)
+    reader = mgr.open("c")
+    try:
+        assert reader.search(unit(1)[0], 5) == []
+        vecs = unit(2)
+        writer.commit([doc("a", vectors=vecs)])  # not yet saved to disk as an index
+        assert reader.search(vecs[0], 1)[0].source == "a"
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_model_mismatch_is_a_clear_error(mgr):
+    mgr.create("c", embedding_model="all-MiniLM-L6-v2", dimension=DIM)
+    with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
+        mgr.open_or_create("c", embedding_model="other-model", dimension=DIM)
+
+
+def test_one_writer_at_a_time(mgr):
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM):
+        with pytest.raises(ConflictError, match="being written"):
+            mgr.open("c", writable=True)
+        with pytest.raises(ConflictError):
+            mgr.delete("c")
+
+
+def test_unknown_and_invalid_names(mgr):
+    with pytest.raises(NotFoundError):
+        mgr.open("nope")
+    from rag.errors import InvalidInputError
+
+    for bad in ("", "../x", "a/b", "x" * 65, ".hidden"):
+        with pytest.raises(InvalidInputError):
+            mgr.path(bad)
+
+
+def test_delete_collection(mgr):
+    mgr.create("c", embedding_model="m", dimension=DIM)
+    assert mgr.names() == ["c"]
+    mgr.delete("c")
+    assert mgr.names() == [] and not mgr.path("c").exists()
+
+
+@pytest.mark.parametrize("index_type", ["hnsw", "ivf"])
+def test_approximate_indexes(settings, index_type):
+    s = settings.model_copy(update={"index_type": index_type})
+    mgr = CollectionManager(s)
+    vecs = unit(6000)
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        col.commit([doc(f"d{i}", vectors=vecs[i * 600:(i + 1) * 600]) for i in range(10)])
+        col.save_index()  # an IVF index is trained when it is saved with enough vectors
+        assert col.index_state()["kind"] == index_type
+        hits = col.search(vecs[1234], 5)
+        assert hits[0].source == "d2" and hits[0].score == pytest.approx(1.0, abs=1e-4)
+        col.delete_documents([col.documents()[0].doc_id])  # HNSW cannot remove: rebuilt
+        consistent(col)
+    with mgr.open("c") as col:
+        assert consistent(col)["kind"] == index_type
+        assert all(h.source != "d0" for h in col.search(vecs[5], 10))
+
+
+def test_auto_switches_to_hnsw_past_the_threshold(settings):
+    s = settings.model_copy(update={"ann_threshold": 50})
+    mgr = CollectionManager(s)
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        col.commit([doc("small", 10)])
+        col.save_index()
+        assert col.index_state()["kind"] == "flat"
+        col.commit([doc("big", 60)])
+        col.save_index()
+        assert consistent(col)["kind"] == "hnsw"
