@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,35 @@ class Settings(BaseSettings):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the encoder runs.")
     embed_batch_size: int = Field(64, ge=1, le=4096)
+
+    # Generation
+    generator_backend: Literal["llamacpp", "openai"] = Field(
+        "llamacpp", description="llamacpp: in-process GGUF (default); openai: an OpenAI-compatible server such as vLLM."
+    )
+    generator_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        description="llamacpp: registry name or GGUF path; openai: the served model id (empty = the server's first).",
+    )
+    generator_context_window: int = Field(4096, ge=256)
+    generator_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")
+    generator_base_url: str = "http://127.0.0.1:8000/v1"
+    generator_api_key: SecretStr | None = None
+    generator_timeout: float = Field(120.0, gt=0)
+    generator_retries: int = Field(3, ge=0, le=10)
+
+    # Retrieval and answering
+    default_k: int = Field(5, ge=1, le=100, description="Passages retrieved for an answer.")
+    rerank_model: str | None = Field(None, description="A sentence-transformers CrossEncoder; none ships offline.")
+    min_relevance: float = Field(
+        0.2, description="Abstain without asking the model when the best passage's cosine is below this."
+    )
+
+    # HTTP server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(None, description="When set, requests need 'Authorization: Bearer <key>'.")
+    max_upload_mb: float = Field(100.0, gt=0)
+    request_timeout: float = Field(300.0, gt=0, description="Seconds before an ask request is abandoned.")
 
     # Chunking (sizes are in the encoder's own tokens)
     chunk_tokens: int = Field(200, ge=16, le=8192)

@@ -37,7 +37,10 @@ class ChunkHit(BaseModel):
     start: int = Field(description="Character offset of the chunk in its page's (or document's) text.")
     end: int
     text: str
-    score: float
+    score: float = Field(description="Ranking score: cosine (dense), BM25 (lexical) or fused (hybrid).")
+    dense_score: float | None = Field(None, description="Cosine similarity to the query, when dense retrieval ran.")
+    lexical_score: float | None = Field(None, description="BM25 score, when lexical retrieval ran.")
+    rerank_score: float | None = None
 
 
 class SearchResponse(BaseModel):
@@ -45,6 +48,7 @@ class SearchResponse(BaseModel):
 
     query: str
     collection: str
+    mode: str = "dense"
     hits: list[ChunkHit]
     seconds: float
 
@@ -117,3 +121,131 @@ class ModelInfo(BaseModel):
     present: bool = False
     size_bytes: int | None = None
     description: str = ""
+
+
+# --------------------------------------------------------------------------- query service
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+#: Longest question accepted, in characters.
+MAX_QUERY_CHARS = 4000
+
+
+class SearchFilters(BaseModel):
+    """Restrict retrieval to some documents. Conditions combine with AND."""
+
+    doc_ids: list[int] | None = Field(None, description="Only these documents.")
+    source: str | None = Field(None, description="Shell-style pattern on the source path, e.g. '*/reports/*.pdf'.")
+    tags: list[str] | None = Field(None, description="Documents carrying at least one of these tags.")
+
+
+class RetrieveRequest(BaseModel):
+    """Find the passages of a collection that best match a query."""
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: int = Field(5, ge=1, le=100, description="How many passages to return.")
+    mode: RetrievalMode = "hybrid"
+    filters: SearchFilters | None = None
+
+
+class AskRequest(RetrieveRequest):
+    """Ask a question; the answer rests on the retrieved passages only."""
+
+    max_tokens: int = Field(384, ge=1, le=4096, description="Longest answer, in generator tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+
+class Citation(BaseModel):
+    """Where an inline marker ``[n]`` of the answer points."""
+
+    marker: int = Field(description="The n of [n] in the answer text.")
+    chunk_id: int
+    doc_id: int
+    source: str
+    title: str
+    page: int | None
+    start: int = Field(description="Character offset of the quote in its page's (or document's) text.")
+    end: int
+    quote: str = Field(description="The exact passage text cited.")
+
+
+class SentenceSupport(BaseModel):
+    """How well one answer sentence is supported by the passages."""
+
+    text: str
+    markers: list[int] = Field(default_factory=list, description="Citation markers in the sentence.")
+    support: float | None = Field(None, description="0..1 support score from the verifier, if one ran.")
+    supported: bool | None = None
+
+
+class AskResponse(BaseModel):
+    """A grounded answer, or an abstention, with its sources and timings."""
+
+    question: str
+    collection: str
+    answer: str = Field(description="Answer text with inline [n] markers; the abstention message when answerable is false.")
+    answerable: bool = Field(description="False when the documents do not hold the answer.")
+    reason: str | None = Field(None, description="Why the service abstained, when it did.")
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[ChunkHit] = Field(default_factory=list, description="The passages given to the model, numbered from 1.")
+    sentences: list[SentenceSupport] = Field(default_factory=list)
+    groundedness: float | None = Field(None, description="Share of the answer supported by the passages (0..1).")
+    model: str = ""
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds: retrieve, generate, first_token, total.")
+
+
+class StreamEvent(BaseModel):
+    """One server-sent event of a streamed answer.
+
+    ``passages`` comes first, then ``token`` deltas, then ``done`` with the full
+    :class:`AskResponse` (citations resolved), or ``error``.
+    """
+
+    event: Literal["passages", "token", "done", "error"]
+    passages: list[ChunkHit] | None = None
+    delta: str | None = None
+    response: AskResponse | None = None
+    error: dict | None = None
+
+
+class CreateCollectionRequest(BaseModel):
+    """Create an empty collection."""
+
+    name: str = Field(min_length=1, max_length=64)
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class IngestJob(BaseModel):
+    """A background ingestion started by an upload."""
+
+    job_id: str
+    collection: str
+    state: JobState
+    files_total: int
+    files_done: int = 0
+    results: list[FileResult] = Field(default_factory=list)
+    summary: IngestSummary | None = None
+    error: str | None = None
+    created_at: datetime
+
+
+class ErrorBody(BaseModel):
+    """The ``error`` member of every HTTP error response."""
+
+    type: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every HTTP error response: ``{"error": {"type": ..., "message": ...}}``."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    """Liveness and readiness."""
+
+    status: Literal["ok", "loading", "error"]
+    detail: dict[str, str] = Field(default_factory=dict)

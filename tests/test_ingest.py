@@ -43,11 +43,14 @@ def test_ingest_search_and_citable_offsets(ingestor, corpus, settings):
     assert summary.chunks > 4 and summary.pages >= 4
     assert set(summary.timings) == {"parse", "chunk", "embed", "store"}
 
-    from rag.retrieve.search import search
+    from rag.pipeline import RAGService
+    from rag.schemas import RetrieveRequest
 
-    hit = search(settings, "docs", "What does the canteen serve on Friday?", k=1, embedder=ingestor.embedder).hits[0]
+    svc = RAGService(settings, embedder=ingestor.embedder)
+    ask = "What does the canteen serve on Friday?"
+    hit = svc.retrieve("docs", RetrieveRequest(query=ask, k=1, mode="dense")).hits[0]
     assert hit.source.endswith("page.html") and "salmon" in hit.text and "var x" not in hit.text
-    hit = search(settings, "docs", "How do I reset the router?", k=1, embedder=ingestor.embedder).hits[0]
+    hit = svc.retrieve("docs", RetrieveRequest(query="How do I reset the router?", k=1, mode="dense")).hits[0]
     assert hit.title == "Guide" and hit.page is None
 
     # Every stored chunk quotes its page of the source exactly.

@@ -18,6 +18,7 @@ from rag.errors import RagError
 COMMAND_MODULES = (
     "rag.cli.ingest_cmd",
     "rag.cli.search_cmd",
+    "rag.cli.ask_cmd",
     "rag.cli.collections_cmd",
     "rag.cli.documents_cmd",
     "rag.cli.models_cmd",

@@ -1,4 +1,4 @@
-"""``rag search "QUERY" --collection NAME``."""
+"""``rag search "QUERY" --collection NAME``: passages only, no answer."""
 
 from __future__ import annotations
 
@@ -6,18 +6,43 @@ from rag.cli.output import print_json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("search", help="find the passages closest to a query", description="Retrieve chunks only (no answer).")
+    p = sub.add_parser("search", help="find the passages closest to a query",
+                       description="Retrieve passages only (no answer).")
     p.add_argument("query")
     p.add_argument("--collection", "-c", required=True)
-    p.add_argument("--k", type=int, default=5, help="how many chunks (default 5)")
+    add_retrieval_options(p)
     p.add_argument("--json", action="store_true", help="print the response as JSON")
     p.set_defaults(func=run)
 
 
-def run(args, settings) -> int:
-    from rag.retrieve.search import search
+def add_retrieval_options(p) -> None:
+    """--k, --mode and the filters, shared by search and ask."""
+    p.add_argument("--k", type=int, default=None, help="how many passages (default: RAG_DEFAULT_K, 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retrieval (default hybrid)")
+    p.add_argument("--doc", type=int, action="append", dest="doc_ids", metavar="ID", help="only this document id (repeatable)")
+    p.add_argument("--source", metavar="PATTERN", help="only sources matching this shell pattern, e.g. '*/2023/*.pdf'")
+    p.add_argument("--tag", action="append", dest="tags", help="only documents with this tag (repeatable)")
 
-    response = search(settings, args.collection, args.query, k=args.k)
+
+def request_fields(args, settings) -> dict:
+    """The retrieval fields of a request, from the parsed options."""
+    from rag.schemas import SearchFilters
+
+    filters = None
+    if args.doc_ids or args.source or args.tags:
+        filters = SearchFilters(doc_ids=args.doc_ids, source=args.source, tags=args.tags)
+    return {"query": args.query, "k": args.k or settings.default_k, "mode": args.mode, "filters": filters}
+
+
+def run(args, settings) -> int:
+    from rag.cli.validation import build
+    from rag.pipeline import RAGService
+    from rag.schemas import RetrieveRequest
+
+    request = build(RetrieveRequest, **request_fields(args, settings))
+    service = RAGService(settings)
+    service.warm_up(generator=False)
+    response = service.retrieve(args.collection, request)
     if args.json:
         print_json(response)
         return 0

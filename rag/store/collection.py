@@ -65,6 +65,7 @@ class Collection:
         self._index_kind = "flat"
         self._index_generation = -1
         self._dirty = False  # in-memory index holds changes not yet saved
+        self._lexical = None
 
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -190,6 +191,7 @@ class Collection:
             faiss_index.save(self._index, self._index_dir, gen, self._index_kind)
             self._index_generation = gen
             self._dirty = False
+            self._ensure_lexical()  # readers then load it instead of rebuilding
 
     # ------------------------------------------------------------------ writes
     def _require_writable(self) -> None:
@@ -241,24 +243,64 @@ class Collection:
             return n
 
     # ------------------------------------------------------------------ reads
-    def search(self, vector, k: int) -> list[ChunkHit]:
+    def search(self, vector, k: int, allowed: set[int] | None = None) -> list[ChunkHit]:
         """The ``k`` nearest chunks to a unit query vector, best first."""
+        return self.hits(self.dense_ids(vector, k, allowed))
+
+    def dense_ids(self, vector, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the ``k`` nearest chunks, optionally among ``allowed`` ids."""
         import numpy as np
 
         with self._mutex:
             index = self._ensure_index()
-            if index.ntotal == 0 or k <= 0:
+            if index.ntotal == 0 or k <= 0 or (allowed is not None and not allowed):
                 return []
             q = np.ascontiguousarray(np.asarray(vector, dtype="float32").reshape(1, -1))
             if q.shape[1] != self.dimension:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
-            scores, ids = index.search(q, min(k, int(index.ntotal)))
-            scored = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            params = faiss_index.selector_params(allowed) if allowed is not None else None
+            scores, ids = index.search(q, min(k, int(index.ntotal)), params=params)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_ids(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the ``k`` best lexical matches."""
+        if allowed is not None and not allowed:
+            return []
+        return self._ensure_lexical().search(query, k, allowed)
+
+    def hits(self, scored) -> list[ChunkHit]:
+        """Join (chunk id, score) pairs with their stored chunks, keeping the order."""
+        with self._mutex:
             return records.hits_for(self._conn, scored)
+
+    def _ensure_lexical(self):
+        """The BM25 index, in step with the committed records (loaded or rebuilt)."""
+        from rag.store.lexical import LexicalIndex
+
+        with self._mutex:
+            gen = records.generation(self._conn)
+            if self._lexical is not None and self._lexical.generation == gen:
+                return self._lexical
+            folder = self.folder / "lexical"
+            if LexicalIndex.published_generation(folder) == gen:
+                self._lexical = LexicalIndex.load(folder)
+            if self._lexical is None or self._lexical.generation != gen:
+                rows = self._conn.execute("SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
+                self._lexical = LexicalIndex.build(rows, gen)
+                if self.writable:
+                    self._lexical.save(folder)
+            return self._lexical
+
+    def allowed_ids(self, filters) -> set[int] | None:
+        """Chunk ids that pass ``filters`` (a :class:`rag.schemas.SearchFilters`), or None for all."""
+        if filters is None or (filters.doc_ids is None and not filters.source and not filters.tags):
+            return None
+        return records.filtered_chunk_ids(self._conn, filters.doc_ids, filters.source, filters.tags)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document."""
-        return records.list_documents(self._conn)
+        with self._mutex:
+            return records.list_documents(self._conn)
 
     def document_by_source(self, source: str):
         """The stored row for ``source`` (sqlite3.Row) or None."""

@@ -82,6 +82,18 @@ def try_remove(index, ids) -> bool:
     return True
 
 
+def selector_params(allowed: set[int]):
+    """Search parameters that keep only ``allowed`` ids (works through IndexIDMap2)."""
+    import numpy as np
+
+    faiss = _faiss()
+    sel = faiss.IDSelectorBatch(np.fromiter(allowed, dtype="int64", count=len(allowed)))
+    params = faiss.SearchParameters()
+    params.sel = sel
+    params._keep = sel  # keep the selector alive as long as the parameters
+    return params
+
+
 def save(index, folder: Path, generation: int, kind: str) -> None:
     """Write the index for ``generation`` and publish it atomically."""
     faiss = _faiss()

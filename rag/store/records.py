@@ -188,6 +188,24 @@ def vectors_for(conn: sqlite3.Connection, chunk_ids: Sequence[int], dimension: i
     return np.asarray(ids, dtype="int64"), vecs
 
 
+def filtered_chunk_ids(conn: sqlite3.Connection, doc_ids, source: str | None, tags) -> set[int]:
+    """Chunk ids of documents matching every given condition (source is a GLOB pattern)."""
+    where, args = [], []
+    if doc_ids is not None:
+        where.append(f"d.doc_id IN ({','.join('?' * len(doc_ids))})" if doc_ids else "0")
+        args.extend(doc_ids)
+    if source:
+        where.append("d.source GLOB ?")
+        args.append(source)
+    if tags:
+        where.append(f"EXISTS (SELECT 1 FROM json_each(d.tags) t WHERE t.value IN ({','.join('?' * len(tags))}))")
+        args.extend(tags)
+    sql = "SELECT c.chunk_id FROM chunks c JOIN documents d USING(doc_id)"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return {r[0] for r in conn.execute(sql, args)}
+
+
 def all_chunk_ids(conn: sqlite3.Connection) -> set[int]:
     """Ids of every stored chunk."""
     return {r[0] for r in conn.execute("SELECT chunk_id FROM chunks")}

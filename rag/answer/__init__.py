@@ -1,0 +1,1 @@
+"""From retrieved passages to a grounded answer: prompt, citations, abstention."""

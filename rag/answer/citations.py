@@ -1,0 +1,105 @@
+"""Read the model's answer: abstention, sentences, [n] markers → exact quoted spans."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from rag.answer.prompt import NOT_FOUND
+from rag.schemas import ChunkHit, Citation, SentenceSupport
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_ABSTAIN = re.compile(
+    r"^\W*not[\s_-]*found\b"
+    r"|\b(?:passages?|documents?|context|sources?)\s+(?:do(?:es)?\s+not|don't|doesn't)\s+(?:contain|mention|provide|say|include|specify)"
+    r"|\b(?:is|are)\s+not\s+(?:mentioned|stated|provided|given|specified)\s+in\s+the\s+(?:passages?|documents?|context)"
+    r"|^\W*i\s+(?:do\s+not|don't)\s+know\b"
+    r"|\bcannot\s+be\s+(?:answered|determined)\s+(?:from|with|based)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*)\s+(?=[A-Z0-9\"'(])")
+_WORD = re.compile(r"\w+")
+
+#: Shown to the user when the documents do not hold the answer.
+ABSTENTION_MESSAGE = "I could not find the answer in your documents."
+
+
+def is_abstention(answer: str) -> bool:
+    """Did the model say the passages do not hold the answer?"""
+    text = answer.strip()
+    return not text or bool(_ABSTAIN.search(text)) or text.upper().startswith(NOT_FOUND)
+
+
+def split_sentences(answer: str) -> list[str]:
+    """Sentences of an answer, each keeping the citation markers that follow its full stop."""
+    parts, last = [], 0
+    for m in _SENTENCE_END.finditer(answer):
+        parts.append(answer[last:m.end(1)].strip())
+        last = m.end()
+    parts.append(answer[last:].strip())
+    return [p for p in parts if p]
+
+
+def markers_in(text: str) -> list[int]:
+    """Marker numbers in ``text``, in order of appearance, without repeats."""
+    seen: list[int] = []
+    for m in MARKER.finditer(text):
+        for n in re.split(r"\s*[,;]\s*", m.group(1)):
+            if int(n) not in seen:
+                seen.append(int(n))
+    return seen
+
+
+def drop_invalid_markers(answer: str, n_passages: int) -> str:
+    """Remove markers that point at no passage (the model invented a number)."""
+
+    def keep(m: re.Match) -> str:
+        nums = [n for n in re.split(r"\s*[,;]\s*", m.group(1)) if 1 <= int(n) <= n_passages]
+        return "[" + ", ".join(nums) + "]" if nums else ""
+
+    return MARKER.sub(keep, answer)
+
+
+def best_quote(hit: ChunkHit, claim: str) -> tuple[int, int]:
+    """Offsets (in the chunk's text) of the passage sentence that best matches ``claim``."""
+    words = {w.lower() for w in _WORD.findall(MARKER.sub("", claim)) if len(w) > 2}
+    text = hit.text
+    best, best_score = (0, len(text)), 0.0
+    for start, end in _sentence_spans(text):
+        span_words = {w.lower() for w in _WORD.findall(text[start:end])}
+        if not span_words:
+            continue
+        score = len(words & span_words) / (len(words) or 1)
+        if score > best_score:
+            best, best_score = (start, end), score
+    return best
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in re.finditer(r"(?<=[.!?])\s+|\n+", text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def resolve_citations(answer: str, passages: Sequence[ChunkHit]) -> tuple[list[Citation], list[SentenceSupport]]:
+    """Map each marker of the answer to its passage and the exact span it quotes."""
+    citations: dict[int, Citation] = {}
+    sentences: list[SentenceSupport] = []
+    for sentence in split_sentences(answer):
+        nums = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
+        sentences.append(SentenceSupport(text=sentence, markers=nums))
+        for n in nums:
+            if n in citations:
+                continue
+            hit = passages[n - 1]
+            s, e = best_quote(hit, sentence)
+            citations[n] = Citation(
+                marker=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, source=hit.source, title=hit.title,
+                page=hit.page, start=hit.start + s, end=hit.start + e, quote=hit.text[s:e],
+            )
+    return sorted(citations.values(), key=lambda c: c.marker), sentences

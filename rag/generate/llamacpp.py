@@ -1,0 +1,249 @@
+"""In-process generation with llama.cpp (``llama-cpp-python``) from a GGUF file.
+
+The model loads on first use, once. A llama.cpp context is not re-entrant, so one
+lock serialises every call that touches it; a stream holds the lock until it is
+exhausted or closed, so consume streams to the end (or ``close()`` them).
+
+Each call starts from an empty KV cache: a few milliseconds of prompt re-evaluation
+buy identical output for identical requests (greedy decoding over a reused cache can
+differ in the last bits and so in the text).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import InvalidInputError, ModelUnavailableError, require
+
+from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts
+
+log = logging.getLogger(__name__)
+
+#: ChatML, used when a GGUF carries no chat template (most instruct GGUFs do).
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+class LlamaCppGenerator(GeneratorBase):
+    """A :class:`~rag.generate.base.Generator` running a GGUF model in this process.
+
+    Args:
+        model_path: the ``.gguf`` file, or a model name that ``resolver`` turns into one.
+        n_ctx: context window in tokens; 0 uses the model's training context.
+        n_threads: CPU threads for generation and prompt processing (default: all cores).
+        n_batch: prompt tokens evaluated per batch.
+        chat_template: a Jinja chat template overriding the one in the GGUF.
+        resolver: called with ``model_path`` on first use to find the file (e.g. the model
+            registry, which may fetch it); keeps construction free of I/O.
+        **llama_kwargs: passed on to ``llama_cpp.Llama`` (e.g. ``n_gpu_layers``).
+
+    Example:
+        >>> gen = LlamaCppGenerator("SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=2048)  # doctest: +SKIP
+        >>> gen.generate([{"role": "user", "content": "Hi"}], max_tokens=16).text  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        chat_template: str | None = None,
+        resolver: Callable[[str], os.PathLike[str] | str] | None = None,
+        **llama_kwargs: Any,
+    ) -> None:
+        self.model = os.fspath(model_path)
+        self.model_path = Path(self.model).expanduser()
+        self.resolver = resolver
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_batch = n_batch
+        self.chat_template = chat_template
+        self.llama_kwargs = llama_kwargs
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"LlamaCppGenerator({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
+
+    # -- loading -------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._llm is not None
+
+    def load(self) -> None:
+        """Load the model now (otherwise the first call does it). Safe to call twice."""
+        self._ensure_loaded()
+
+    def _ensure_loaded(self) -> tuple[Any, Any]:
+        if self._llm is None:
+            with self._load_lock:
+                if self._llm is None:
+                    self._load()
+        return self._llm, self._formatter
+
+    def _load(self) -> None:
+        llama_cpp = require("llama_cpp", "llamacpp")
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self.resolver is not None:
+            self.model_path = _gguf_in(Path(self.resolver(self.model)).expanduser(), self.model)
+        if not self.model_path.is_file():
+            raise ModelUnavailableError(f"GGUF model file not found: {self.model_path}", path=str(self.model_path))
+        log.info("loading %s (n_ctx=%s, threads=%s)", self.model_path, self.n_ctx, self.n_threads)
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_batch=self.n_batch,
+                logits_all=False,  # True would keep n_ctx x n_vocab floats; the first token's logits suffice
+                verbose=False,
+                **self.llama_kwargs,
+            )
+        except ValueError as exc:  # llama-cpp-python reports an unreadable file as ValueError
+            raise ModelUnavailableError(f"cannot load GGUF model {self.model_path}: {exc}") from exc
+
+        template = self.chat_template or llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            log.warning("%s has no chat template; using ChatML", self.model_path.name)
+            template = CHATML_TEMPLATE
+        eos_id, bos_id = llm.token_eos(), llm.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=_piece(llm, eos_id),
+            bos_token=_piece(llm, bos_id),
+            stop_token_ids=[eos_id],
+        )
+        self._llm = llm
+
+    # -- the Generator primitives -------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The GGUF file name without its extension (the model name before it is resolved)."""
+        return self.model_path.stem if self.model_path.suffix == ".gguf" else self.model
+
+    @property
+    def context_window(self) -> int:
+        """Maximum prompt + completion tokens (loads the model when ``n_ctx`` is 0)."""
+        if self._llm is None and self.n_ctx > 0:
+            return self.n_ctx
+        return _window(self._ensure_loaded()[0])
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes, without BOS or special-token parsing."""
+        llm, _ = self._ensure_loaded()
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _prompt(self, messages: Messages) -> tuple[list[int], Any]:
+        llm, formatter = self._ensure_loaded()
+        result = formatter(messages=as_dicts(messages))
+        tokens = llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        window = _window(llm)
+        if len(tokens) >= window:
+            raise InvalidInputError(
+                f"the prompt has {len(tokens)} tokens; the model's context window is {window}",
+                prompt_tokens=len(tokens),
+                context_window=window,
+            )
+        return tokens, result
+
+    def stream_chunks(
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+    ) -> Iterator[Chunk]:
+        """Stream text deltas, then one chunk with the finish reason and token counts."""
+        tokens, fmt = self._prompt(messages)
+        stops = list(stop or []) + _as_list(fmt.stop)
+        llm = self._llm
+        with self._lock:
+            llm.reset()
+            finish: str | None = None
+            parts: list[str] = []
+            for out in llm.create_completion(
+                prompt=tokens,
+                max_tokens=min(max_tokens, _window(llm) - len(tokens)),
+                temperature=temperature,
+                stop=stops or None,
+                stopping_criteria=fmt.stopping_criteria,
+                stream=True,
+            ):
+                choice = out["choices"][0]
+                if choice["text"]:
+                    parts.append(choice["text"])
+                    yield Chunk(text=choice["text"])
+                finish = choice.get("finish_reason") or finish
+            # Streams carry no usage; re-tokenising the text counts what was generated.
+            completion = len(llm.tokenize("".join(parts).encode("utf-8"), add_bos=False, special=False))
+        yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion)
+
+    def first_token_logprobs(self, messages: Messages, *, top_k: int = TOP_LOGPROBS) -> dict[str, float]:
+        """Top ``top_k`` first tokens and their log-probabilities, from the raw logits."""
+        import numpy as np
+        from llama_cpp import llama_cpp as capi
+
+        tokens, _ = self._prompt(messages)
+        llm = self._llm
+        with self._lock:
+            llm.reset()
+            llm.eval(tokens)  # computes logits for the last prompt position only
+            logits = np.ctypeslib.as_array(capi.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+            logits = logits.astype(np.float64)  # copy out before the context is reused
+            top = np.argpartition(-logits, min(top_k, logits.size - 1))[:top_k]
+            pieces = {int(t): _piece(llm, int(t)) for t in top}
+        logprobs = logits - np.logaddexp.reduce(logits)
+        out: dict[str, float] = {}
+        for token_id, piece in pieces.items():
+            lp = float(logprobs[token_id])
+            # Two token ids can print the same; their probabilities add up.
+            out[piece] = float(np.logaddexp(out[piece], lp)) if piece in out else lp
+        return out
+
+
+def _window(llm: Any) -> int:
+    """The usable context: llama.cpp rounds n_ctx up (to 256) but llama-cpp-python
+    sizes its token buffer to the n_ctx asked for, so the smaller one is the limit."""
+    return min(int(llm.n_ctx()), len(llm.input_ids))
+
+
+def _piece(llm: Any, token_id: int) -> str:
+    """The text of one token ('' for none), special tokens spelled out."""
+    if token_id < 0:
+        return ""
+    return llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
+
+
+def _gguf_in(path: Path, model: str) -> Path:
+    """The GGUF file itself, or the single ``*.gguf`` in a folder."""
+    if path.is_dir():
+        found = sorted(path.glob("*.gguf"))
+        if len(found) != 1:
+            raise ModelUnavailableError(f"expected one .gguf file in {path} for model {model!r}, found {len(found)}")
+        return found[0]
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"model {model!r} is neither a local GGUF file nor a packaged model (see `rag models list`)",
+            model=model,
+        )
+    return path
+
+
+def _as_list(stop: str | list[str] | None) -> list[str]:
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else list(stop)

@@ -1,0 +1,296 @@
+"""Generation through any OpenAI-compatible HTTP server (``vllm serve`` in production).
+
+Speaks ``/v1/chat/completions`` (SSE streaming, ``logprobs``/``top_logprobs``) and
+``/v1/models`` with plain httpx, plus vLLM's ``/tokenize`` for exact token counts
+(other servers fall back to an estimate). Connection errors, 429 and 5xx answers are
+retried with exponential backoff before the first byte of a reply; a server that
+stays unreachable raises :class:`GeneratorUnavailableError` naming its URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts
+from .errors import GeneratorError, GeneratorUnavailableError
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Characters per token assumed when the server cannot tokenize (English prose ~4).
+CHARS_PER_TOKEN = 4.0
+
+
+class OpenAICompatGenerator(GeneratorBase):
+    """A :class:`~rag.generate.base.Generator` backed by an OpenAI-compatible server.
+
+    Args:
+        base_url: the server, with or without the ``/v1`` suffix
+            (``http://127.0.0.1:8000`` and ``http://127.0.0.1:8000/v1`` are the same).
+        model: model name to request; empty asks ``/v1/models`` and uses the first.
+        api_key: sent as ``Authorization: Bearer <key>`` when given.
+        timeout: seconds to wait for connecting and between bytes of a reply.
+        retries: extra attempts after a connection error, 429 or 5xx.
+        backoff: first retry delay in seconds; doubles each attempt (capped at 8 s).
+        context_window: an upper bound on the window; the server's ``max_model_len`` wins if smaller.
+
+    Example:
+        >>> gen = OpenAICompatGenerator("http://127.0.0.1:8000/v1")          # doctest: +SKIP
+        >>> "".join(gen.stream([{"role": "user", "content": "Hi"}], max_tokens=8))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        context_window: int | None = None,
+    ) -> None:
+        root = base_url.rstrip("/")
+        self.root = root[: -len("/v1")] if root.endswith("/v1") else root
+        self.base_url = self.root + "/v1"
+        self._model = model or None
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self._window_cap = context_window or None
+        self._server_window: int | None = None
+        self._can_tokenize: bool | None = None
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatGenerator({self.base_url!r}, model={self._model!r})"
+
+    # -- HTTP plumbing --------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The shared ``httpx.Client`` (created on first use; thread-safe)."""
+        if self._client is None:
+            import httpx
+
+            with self._lock:
+                if self._client is None:
+                    headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                    timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+                    self._client = httpx.Client(timeout=timeout, headers=headers)
+        return self._client
+
+    def close(self) -> None:
+        """Close the HTTP connections (the generator can still be used afterwards)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> OpenAICompatGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, method: str, url: str, *, body: dict | None = None, stream: bool = False) -> Any:
+        """Send with retries; return a successful ``httpx.Response`` or raise a domain error."""
+        import httpx
+
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                request = self.client.build_request(method, url, json=body)
+                response = self.client.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                if last:
+                    raise GeneratorUnavailableError(
+                        f"cannot reach the generator server at {self.root} "
+                        f"({type(exc).__name__}: {exc}) after {attempt + 1} attempt(s)",
+                        url=url,
+                    ) from exc
+                delay = self._delay(attempt, None)
+            except httpx.TimeoutException as exc:
+                raise GeneratorUnavailableError(
+                    f"the generator server at {self.root} did not answer within {self.timeout:g} s", url=url
+                ) from exc
+            else:
+                if response.status_code < 400:
+                    return response
+                if stream:
+                    response.read()
+                if response.status_code not in RETRY_STATUS or last:
+                    raise self._http_error(response, url)
+                delay = self._delay(attempt, response.headers.get("retry-after"))
+                response.close()
+            log.warning("generator server %s: retrying in %.1f s (attempt %d)", self.root, delay, attempt + 1)
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), 30.0)
+            except ValueError:
+                pass
+        return min(self.backoff * 2**attempt, 8.0)
+
+    def _http_error(self, response: Any, url: str) -> GeneratorError:
+        try:
+            err = response.json()
+            message = (err.get("error") or {}).get("message") if isinstance(err.get("error"), dict) else None
+            message = message or err.get("message") or err.get("detail") or response.text
+        except ValueError:
+            message = response.text
+        status = response.status_code
+        cls = GeneratorUnavailableError if status in (429, 503) else GeneratorError
+        hint = " (check the API key)" if status in (401, 403) else ""
+        return cls(
+            f"generator server {self.root} answered {status}{hint}: {str(message)[:500]}",
+            url=url,
+            upstream_status=status,
+        )
+
+    def _json(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = self._send(method, self.root + path, body=body)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise GeneratorError(f"generator server {self.root} sent invalid JSON for {path}") from exc
+
+    # -- discovery --------------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The model name sent with each request (asks ``/v1/models`` if none was given)."""
+        if self._model is None:
+            self._discover()
+        return self._model  # type: ignore[return-value]
+
+    @property
+    def name(self) -> str:
+        """The served model's id."""
+        return self.model
+
+    def _discover(self) -> None:
+        data = self._json("GET", "/v1/models").get("data") or []
+        if not data:
+            raise GeneratorError(f"generator server {self.root} serves no model (GET /v1/models is empty)")
+        wanted = next((m for m in data if m.get("id") == self._model), data[0]) if self._model else data[0]
+        self._model = self._model or wanted["id"]
+        if wanted.get("max_model_len"):
+            self._server_window = int(wanted["max_model_len"])
+
+    @property
+    def context_window(self) -> int:
+        """The server's ``max_model_len`` (vLLM), capped by the configured window."""
+        if self._server_window is None:
+            self._discover()
+        windows = [w for w in (self._server_window, self._window_cap) if w]
+        if not windows:
+            raise GeneratorError(
+                f"generator server {self.root} does not report its context window; set it in the settings"
+            )
+        return min(windows)
+
+    def count_tokens(self, text: str) -> int:
+        """Exact count through vLLM's ``/tokenize``; an estimate (chars / 4) on other servers."""
+        if self._can_tokenize is not False:
+            body = {"model": self.model, "prompt": text, "add_special_tokens": False}
+            try:
+                reply = self._json("POST", "/tokenize", body)
+                self._can_tokenize = True
+                return int(reply["count"])
+            except GeneratorUnavailableError:
+                raise
+            except (GeneratorError, KeyError, TypeError) as exc:
+                if self._can_tokenize:  # it worked before: a real error, not a missing endpoint
+                    raise
+                log.warning("%s has no usable /tokenize (%s); estimating token counts", self.root, exc)
+                self._can_tokenize = False
+        return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    # -- the Generator primitives ----------------------------------------------
+
+    def _body(self, messages: Messages, **params: Any) -> dict:
+        body = {"model": self.model, "messages": as_dicts(messages)}
+        body.update({k: v for k, v in params.items() if v is not None})
+        return body
+
+    def stream_chunks(
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+    ) -> Iterator[Chunk]:
+        """Stream SSE deltas of ``/v1/chat/completions``; the last chunk carries usage."""
+        body = self._body(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stop=stop or None,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        url = self.base_url + "/chat/completions"
+        response = self._send("POST", url, body=body, stream=True)
+        finish: str | None = None
+        usage: dict = {}
+        try:
+            for event in _sse_events(response):
+                if "error" in event:
+                    raise GeneratorError(f"generator server {self.root} failed mid-stream: {event['error']}", url=url)
+                usage = event.get("usage") or usage
+                for choice in event.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield Chunk(text=text)
+                    finish = choice.get("finish_reason") or finish
+        except _transport_errors() as exc:
+            raise GeneratorUnavailableError(f"connection to {self.root} broke during streaming: {exc}") from exc
+        finally:
+            response.close()
+        yield Chunk(
+            finish_reason=finish,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+        )
+
+    def first_token_logprobs(self, messages: Messages, *, top_k: int = TOP_LOGPROBS) -> dict[str, float]:
+        """Ask for one token with ``top_logprobs`` and return them as ``{token: logprob}``."""
+        body = self._body(messages, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=top_k)
+        reply = self._json("POST", "/v1/chat/completions", body)
+        try:
+            first = reply["choices"][0]["logprobs"]["content"][0]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GeneratorError(
+                f"generator server {self.root} returned no logprobs; it must support logprobs/top_logprobs"
+            ) from exc
+        out: dict[str, float] = {}
+        for item in first.get("top_logprobs") or [first]:
+            token, lp = item["token"], float(item["logprob"])
+            out[token] = math.log(math.exp(out[token]) + math.exp(lp)) if token in out else lp
+        return out
+
+
+def _sse_events(response: Any) -> Iterator[dict]:
+    """Parse ``data:`` lines of a server-sent-event stream until ``[DONE]``."""
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue  # blank separators, comments (":"), "event:" lines
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        if data:
+            yield json.loads(data)
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import httpx
+
+    return (httpx.TransportError,)

@@ -1,0 +1,213 @@
+"""The query service: retrieve → prompt → generate → cite, with abstention.
+
+:class:`RAGService` is the Python API; the CLI and the HTTP server are thin shells
+over it. Models load lazily, once; collections stay open between requests and pick
+up other processes' commits by themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterator
+
+from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
+from rag.answer.prompt import NOT_FOUND, build_prompt
+from rag.errors import InvalidInputError
+from rag.schemas import AskRequest, AskResponse, ChunkHit, RetrieveRequest, SearchResponse, StreamEvent
+
+#: Characters of streamed output held back until we know the model is not abstaining.
+_ABSTAIN_PROBE = len(NOT_FOUND) + 2
+
+
+class RAGService:
+    """Answers questions about collections.
+
+    Args:
+        settings: the product :class:`rag.config.Settings`.
+        embedder, generator, retriever, verifier: optional parts to use instead of
+            the configured ones (tests, embedding in another program).
+
+    Example:
+        >>> svc = RAGService(get_settings())  # doctest: +SKIP
+        >>> svc.ask("handbook", AskRequest(query="How many vacation days do I get?")).answer  # doctest: +SKIP
+    """
+
+    def __init__(self, settings, *, embedder=None, generator=None, retriever=None, verifier=None) -> None:
+        from rag.store import CollectionManager
+
+        self.settings = settings
+        self.collections = CollectionManager(settings)
+        self._embedder = embedder
+        self._generator = generator
+        self._retriever = retriever
+        self.verifier = verifier
+        self._open: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ parts (lazy)
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from rag.embed import make_embedder
+
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            from rag.generate import make_generator
+
+            self._generator = make_generator(self.settings)
+        return self._generator
+
+    @property
+    def retriever(self):
+        if self._retriever is None:
+            from rag.retrieve.hybrid import HybridRetriever
+
+            reranker = None
+            if self.settings.rerank_model:
+                from rag.retrieve.rerank import CrossEncoderReranker
+
+                reranker = CrossEncoderReranker(self.settings.rerank_model)
+            self._retriever = HybridRetriever(self.embedder, reranker)
+        return self._retriever
+
+    def warm_up(self, *, generator: bool = True) -> None:
+        """Load the encoder (and the generator) now instead of on the first request."""
+        self.embedder.warm_up() if hasattr(self.embedder, "warm_up") else self.embedder.dimension
+        if generator:
+            gen = self.generator
+            gen.warm_up() if hasattr(gen, "warm_up") else gen.count_tokens("warm up")
+
+    def collection(self, name: str):
+        """An open, read-only handle on ``name``, kept between requests."""
+        with self._lock:
+            col = self._open.get(name)
+            if col is not None and not self.collections.exists(name):
+                col.close()  # deleted (or recreated) since we opened it
+                self._open.pop(name)
+                col = None
+            if col is None:
+                col = self.collections.open(name)
+                if col.embedding_model != self.embedder.name:
+                    col.check_model(self.embedder.name, self.embedder.dimension)
+                self._open[name] = col
+            return col
+
+    def forget(self, name: str) -> None:
+        """Close a cached handle (before deleting the collection)."""
+        with self._lock:
+            col = self._open.pop(name, None)
+        if col is not None:
+            col.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for col in self._open.values():
+                col.close()
+            self._open.clear()
+
+    # ------------------------------------------------------------------ retrieval
+    def retrieve(self, collection: str, request: RetrieveRequest) -> SearchResponse:
+        """The passages of ``collection`` that best match the query."""
+        started = time.perf_counter()
+        query = request.query.strip()
+        if not query:
+            raise InvalidInputError("the query is empty")
+        hits = self.retriever.retrieve(self.collection(collection), request.model_copy(update={"query": query}))
+        return SearchResponse(query=query, collection=collection, mode=request.mode, hits=hits,
+                              seconds=time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ answering
+    def ask(self, collection: str, request: AskRequest) -> AskResponse:
+        """Answer from the collection's passages, or abstain."""
+        response = None
+        for event in self.ask_stream(collection, request):
+            if event.event == "done":
+                response = event.response
+        assert response is not None
+        return response
+
+    def ask_stream(self, collection: str, request: AskRequest) -> Iterator[StreamEvent]:
+        """Stream an answer: ``passages``, then ``token`` deltas, then ``done``.
+
+        Errors before the first event raise; the caller turns them into its own
+        error form. A model that abstains streams no tokens.
+        """
+        started = time.perf_counter()
+        found = self.retrieve(collection, request)
+        timings = {"retrieve": found.seconds}
+        question = found.query
+        weak = self._weak_evidence(found.hits, request)
+        if weak:
+            yield StreamEvent(event="passages", passages=found.hits)
+            yield StreamEvent(event="done", response=self._abstain(question, collection, found.hits, weak, timings, started))
+            return
+
+        gen = self.generator
+        prompt = build_prompt(question, found.hits, count_tokens=gen.count_tokens,
+                              context_window=gen.context_window, max_tokens=request.max_tokens)
+        yield StreamEvent(event="passages", passages=prompt.passages)
+        if not prompt.passages:
+            reason = "the passages are too long for the model's context window"
+            yield StreamEvent(event="done", response=self._abstain(question, collection, found.hits, reason, timings, started))
+            return
+
+        t0 = time.perf_counter()
+        parts: list[str] = []
+        held = True  # hold output back until it cannot be the start of an abstention
+        first_token = None
+        for delta in gen.stream(prompt.messages, max_tokens=request.max_tokens, temperature=request.temperature):
+            if first_token is None:
+                first_token = time.perf_counter() - t0
+            parts.append(delta)
+            text = "".join(parts)
+            if held:
+                if len(text.strip()) < _ABSTAIN_PROBE and NOT_FOUND.startswith(text.strip().upper()):
+                    continue
+                if is_abstention(text):
+                    continue
+                held = False
+                yield StreamEvent(event="token", delta=text)
+            else:
+                yield StreamEvent(event="token", delta=delta)
+        timings["generate"] = time.perf_counter() - t0
+        timings["first_token"] = first_token if first_token is not None else timings["generate"]
+        answer = "".join(parts).strip()
+
+        if is_abstention(answer):
+            yield StreamEvent(event="done", response=self._abstain(
+                question, collection, prompt.passages, "the model found no answer in the passages", timings, started,
+                model=gen.name))
+            return
+        answer = drop_invalid_markers(answer, len(prompt.passages))
+        citations, sentences = resolve_citations(answer, prompt.passages)
+        response = AskResponse(
+            question=question, collection=collection, answer=answer, answerable=True, citations=citations,
+            passages=prompt.passages, sentences=sentences, model=gen.name, timings=timings,
+        )
+        if self.verifier is not None:
+            t = time.perf_counter()
+            response = self.verifier.annotate(response)
+            timings["verify"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - started
+        yield StreamEvent(event="done", response=response)
+
+    def _weak_evidence(self, hits: list[ChunkHit], request: AskRequest) -> str | None:
+        """A reason to abstain before asking the model, or None."""
+        if not hits:
+            return "no passage of the collection matches the question"
+        dense = [h.dense_score for h in hits if h.dense_score is not None]
+        if dense and max(dense) < self.settings.min_relevance:
+            return (f"no passage is close enough to the question (best similarity {max(dense):.2f} "
+                    f"< {self.settings.min_relevance:.2f})")
+        return None
+
+    def _abstain(self, question, collection, passages, reason, timings, started, model: str = "") -> AskResponse:
+        timings["total"] = time.perf_counter() - started
+        return AskResponse(question=question, collection=collection, answer=ABSTENTION_MESSAGE, answerable=False,
+                           reason=reason, passages=passages, model=model, timings=timings)
+

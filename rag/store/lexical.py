@@ -1,0 +1,131 @@
+"""The lexical (BM25) side of a collection, built with bm25s.
+
+Like the FAISS index it is derived from the SQLite records: built from the chunk
+texts, saved under a new folder name with the generation it reflects and published
+by atomically replacing a pointer file. A stale or missing index is rebuilt from
+the records on first use, so it always follows incremental updates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from rag.errors import require
+
+POINTER = "bm25.json"
+
+
+def _tokenize(texts: list[str], *, ids: bool):
+    bm25s = require("bm25s", "engine")
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=ids, show_progress=False)
+
+
+_STEMMER = None
+
+
+def _stemmer():
+    """English Snowball stemmer (PyStemmer), shared; None if it is not installed."""
+    global _STEMMER
+    if _STEMMER is None:
+        try:
+            import Stemmer
+
+            _STEMMER = Stemmer.Stemmer("english").stemWords
+        except ImportError:  # pragma: no cover - BM25 still works, without stemming
+            _STEMMER = False
+    return _STEMMER or None
+
+
+class LexicalIndex:
+    """A BM25 index over a collection's chunks: ``search`` returns (chunk id, score)."""
+
+    def __init__(self, retriever, chunk_ids, generation: int) -> None:
+        self._retriever = retriever
+        self.chunk_ids = chunk_ids  # numpy int64, position → chunk id
+        self.generation = generation
+        self._position = {int(c): i for i, c in enumerate(chunk_ids)}
+
+    @classmethod
+    def build(cls, rows, generation: int) -> "LexicalIndex":
+        """Index (chunk_id, text) rows."""
+        import numpy as np
+
+        bm25s = require("bm25s", "engine")
+        rows = list(rows)
+        ids = np.asarray([r[0] for r in rows], dtype="int64")
+        retriever = bm25s.BM25()
+        if rows:
+            retriever.index(_tokenize([r[1] for r in rows], ids=True), show_progress=False)
+        return cls(retriever if rows else None, ids, generation)
+
+    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (chunk id, BM25 score) pairs with a positive score, best first."""
+        import numpy as np
+
+        n = len(self.chunk_ids)
+        if self._retriever is None or n == 0 or k <= 0:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(n, dtype="float32")
+            for cid in allowed:
+                pos = self._position.get(cid)
+                if pos is not None:
+                    mask[pos] = 1.0
+        tokens = _tokenize([query], ids=False)
+        docs, scores = self._retriever.retrieve(
+            tokens, k=min(k, n), show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: Path) -> None:
+        """Write under a new name and publish atomically; older versions are removed."""
+        import numpy as np
+
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"bm25-{self.generation:012d}"
+        tmp = folder / (name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        np.save(tmp / "chunk_ids.npy", self.chunk_ids)
+        if self._retriever is not None:
+            self._retriever.save(str(tmp), show_progress=False)
+        for f in tmp.iterdir():
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+        shutil.rmtree(folder / name, ignore_errors=True)
+        os.replace(tmp, folder / name)
+        pointer = folder / (POINTER + ".tmp")
+        pointer.write_text(json.dumps({"generation": self.generation, "dir": name}))
+        with open(pointer, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer, folder / POINTER)
+        for old in folder.glob("bm25-*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex | None":
+        """The published index, or None when there is none (or it cannot be read)."""
+        import numpy as np
+
+        bm25s = require("bm25s", "engine")
+        try:
+            meta = json.loads((folder / POINTER).read_text())
+            path = folder / meta["dir"]
+            ids = np.load(path / "chunk_ids.npy")
+            retriever = bm25s.BM25.load(str(path), show_progress=False) if len(ids) else None
+        except (FileNotFoundError, ValueError, KeyError, OSError):
+            return None
+        return cls(retriever, ids, int(meta["generation"]))
+
+    @staticmethod
+    def published_generation(folder: Path) -> int | None:
+        try:
+            return int(json.loads((folder / POINTER).read_text())["generation"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
