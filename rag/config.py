@@ -43,8 +43,9 @@ class Settings(BaseSettings):
         "llamacpp", description="llamacpp: in-process GGUF (default); openai: an OpenAI-compatible server such as vLLM."
     )
     generator_model: str = Field(
-        "qwen2.5-coder-1.5b-instruct-q4_k_m",
-        description="llamacpp: registry name or GGUF path; openai: the served model id (empty = the server's first).",
+        "",
+        description="llamacpp: registry name or GGUF path (empty = the packaged Qwen2.5 1.5B); "
+        "openai: the served model id (empty = the server's first model).",
     )
     generator_context_window: int = Field(4096, ge=256)
     generator_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")

@@ -97,6 +97,22 @@ class StoreError(RagError):
     exit_code = 7
 
 
+class GeneratorError(RagError):
+    """The generator answered with an error (bad request, unknown model, malformed reply)."""
+
+    type = "generator_error"
+    status_code = 502
+    exit_code = 9
+
+
+class GeneratorUnavailableError(GeneratorError):
+    """The generator cannot be reached or loaded (server down, overloaded, model file missing)."""
+
+    type = "generator_unavailable"
+    status_code = 503
+    exit_code = 9
+
+
 class MissingDependencyError(RagError, ImportError):
     """An optional dependency is not installed; the message names the extra."""
 

@@ -53,7 +53,7 @@ def _default_names(settings) -> list[str]:
     from rag.models import DEFAULT_GENERATOR, find_spec
 
     names = []
-    for setting in (settings.embedding_model, getattr(settings, "generator_model", DEFAULT_GENERATOR)):
+    for setting in (settings.embedding_model, settings.generator_model or DEFAULT_GENERATOR):
         if find_spec(str(setting)) is None:
             print(f"skipping '{setting}': not a packaged model (it loads by its own name or path)", file=sys.stderr)
         else:

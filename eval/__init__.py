@@ -1,0 +1,1 @@
+"""Evaluation harness: datasets → run → score → report."""

@@ -1,0 +1,1 @@
+"""Streamlit web UI; talks to the service only through rag.client."""
