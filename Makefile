@@ -19,7 +19,7 @@ export RAG_HOME ?= $(CURDIR)/.rag-home
 .PHONY: help setup models test test-fast demo bench clean
 
 help:
-	@echo "make demo    set up, ingest the docs, run a search"
+	@echo "make demo    set up, ingest the docs, answer a question, serve the API"
 	@echo "make test    set up and run the test suite"
 	@echo "make bench   run the benchmark programs"
 
@@ -36,12 +36,22 @@ setup: $(STAMP)
 models: setup
 	$(BIN)/rag models pull
 
+# DEMO_SERVE=0 stops after the answer; otherwise the API is served until Ctrl-C.
+DEMO_SERVE ?= 1
+DEMO_QUESTION ?= What happens to a collection if ingestion is killed halfway?
+
 demo: models
 	$(BIN)/rag ingest README.md docs --collection demo
-	$(BIN)/rag search "How do I add my documents to a collection?" --collection demo --k 3
+	$(BIN)/rag search "$(DEMO_QUESTION)" --collection demo --k 3
+	$(BIN)/rag ask "$(DEMO_QUESTION)" --collection demo
+	@if [ "$(DEMO_SERVE)" != "0" ]; then \
+		echo "Serving the API on http://$${RAG_HOST:-127.0.0.1}:$${RAG_PORT:-8000} (docs at /docs); Ctrl-C to stop"; \
+		$(BIN)/rag serve; \
+	fi
 
 test: setup
 	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m
+	bash scripts/vllm/setup.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -1,0 +1,1 @@
+"""Adapters from public evaluation sets to the harness's own format."""

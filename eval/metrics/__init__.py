@@ -1,0 +1,1 @@
+"""Scores: retrieval, answers, abstention."""
