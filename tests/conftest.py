@@ -60,3 +60,22 @@ def embedder(models_home):
     emb = SentenceTransformerEmbedder("all-MiniLM-L6-v2", settings)
     emb.warm_up()
     return emb
+
+
+@pytest.fixture(scope="session")
+def small_generator(models_home):
+    """The real SmolLM2-135M via llama.cpp, loaded once: fast, but too small for good answers."""
+    pytest.importorskip("llama_cpp", reason="install the 'llamacpp' extra")
+    from rag.config import get_settings
+    from rag.generate import make_generator
+    from rag.models import resolve
+
+    settings = get_settings(models_home=models_home, generator_model="smollm2-135m-instruct-q4_1",
+                            generator_context_window=2048)
+    try:
+        resolve("smollm2-135m-instruct-q4_1", settings, kind="generator", auto_pull=False)
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI"):
+            pytest.fail(f"SmolLM2 not provisioned: {exc}")
+        pytest.skip(f"SmolLM2 not provisioned ({exc})")
+    return make_generator(settings)

@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "rag.cli.collections_cmd",
     "rag.cli.documents_cmd",
     "rag.cli.models_cmd",
+    "rag.cli.eval_cmd",
+    "rag.cli.serve_cmd",
 )
 
 

@@ -1,0 +1,92 @@
+"""The query service end to end in-process: real MiniLM, FAISS, bm25s, and SmolLM2 via llama.cpp."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from rag.errors import InvalidInputError, NotFoundError
+from rag.pipeline import RAGService
+from rag.schemas import AskRequest, RetrieveRequest, SearchFilters
+
+
+class Counting:
+    """Wraps the real generator to count calls (the model itself still runs)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def stream(self, *a, **kw):
+        self.calls += 1
+        return self.inner.stream(*a, **kw)
+
+
+@pytest.fixture(scope="module")
+def kb_settings(tmp_path_factory, models_home, embedder):
+    """A collection 'kb' of three small documents, ingested once for the module."""
+    from rag.config import get_settings
+
+    tmp_path = tmp_path_factory.mktemp("kb")
+    settings = get_settings(home=tmp_path / "home", models_home=models_home)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lyon.txt").write_text("The warehouse in Lyon stores spare turbine blades. It opened in 2019.")
+    (docs / "router.md").write_text("# Router guide\n\nTo reset the router, hold the red button for ten seconds.")
+    (docs / "canteen.html").write_text("<html><body><main><p>On Fridays the canteen serves grilled salmon.</p></main></body></html>")
+    Ingestor(settings, embedder=embedder).ingest([docs / "lyon.txt", docs / "router.md"], "kb", tags=["ops"])
+    Ingestor(settings, embedder=embedder).ingest([docs / "canteen.html"], "kb", tags=["food"])
+    return settings
+
+
+@pytest.fixture
+def service(kb_settings, embedder, small_generator):
+    svc = RAGService(kb_settings, embedder=embedder, generator=Counting(small_generator))
+    yield svc
+    svc.close()
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_finds_the_passage(service, mode):
+    hits = service.retrieve("kb", RetrieveRequest(query="how to reset the router", k=2, mode=mode)).hits
+    assert hits[0].source.endswith("router.md")
+    if mode == "hybrid":
+        assert hits[0].dense_score is not None and hits[0].lexical_score is not None
+
+
+def test_filters(service):
+    food = service.retrieve("kb", RetrieveRequest(query="router reset", k=5, filters=SearchFilters(tags=["food"]))).hits
+    assert {h.source.rsplit("/", 1)[1] for h in food} == {"canteen.html"}
+    by_path = service.retrieve("kb", RetrieveRequest(query="blades", k=5, filters=SearchFilters(source="*/lyon.*"))).hits
+    assert by_path and all(h.source.endswith("lyon.txt") for h in by_path)
+    none = service.retrieve("kb", RetrieveRequest(query="blades", k=5, filters=SearchFilters(doc_ids=[999]))).hits
+    assert none == []
+
+
+def test_stream_events_come_in_order(service):
+    events = list(service.ask_stream("kb", AskRequest(query="How do I reset the router?", max_tokens=40)))
+    kinds = [e.event for e in events]
+    assert kinds[0] == "passages" and kinds[-1] == "done"
+    assert set(kinds[1:-1]) <= {"token"}
+    final = events[-1].response
+    if final.answerable:
+        assert "".join(e.delta for e in events if e.event == "token").strip() == final.answer
+        for c in final.citations:
+            assert c.quote in final.passages[c.marker - 1].text
+    assert final.timings["retrieve"] >= 0 and final.model
+
+
+def test_weak_evidence_abstains_without_calling_the_model(service):
+    service.settings = service.settings.model_copy(update={"min_relevance": 0.99})
+    response = service.ask("kb", AskRequest(query="Who won the 1998 football world cup?"))
+    assert not response.answerable and "similarity" in response.reason
+    assert service.generator.calls == 0
+
+
+def test_bad_requests(service):
+    with pytest.raises(NotFoundError):
+        service.ask("nope", AskRequest(query="x"))
+    with pytest.raises(InvalidInputError):
+        service.retrieve("kb", RetrieveRequest(query="   "))
