@@ -1,0 +1,96 @@
+"""``create_app``: the FastAPI application around a :class:`rag.pipeline.RAGService`."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+log = logging.getLogger("rag.api")
+
+#: Answers generated at once; the generator serialises its calls anyway, so more
+#: threads would only wait (retrieval of the next request overlaps generation).
+ASK_WORKERS = 4
+_MB = 1024 * 1024
+
+
+#: Environment switch read by :func:`app_from_env` ("0" = no warm-up); set by ``rag serve --no-warm-up``.
+WARM_UP_ENV = "RAG_SERVE_WARM_UP"
+
+
+def app_from_env() -> FastAPI:
+    """The app for the settings in the environment: uvicorn's factory target
+    (``uvicorn --factory rag.api.app:app_from_env``), used by ``rag serve``."""
+    import os
+
+    from rag.config import get_settings
+
+    return create_app(get_settings(), warm_up=os.environ.get(WARM_UP_ENV, "1") != "0")
+
+
+def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
+    """Build the HTTP app.
+
+    Args:
+        settings: the product :class:`rag.config.Settings` (``api_key``, ``max_upload_mb``,
+            ``request_timeout``... are read here).
+        service: the :class:`rag.pipeline.RAGService` to serve (built from ``settings``
+            if omitted). Routes reach it through ``request.app.state.service``.
+        warm_up: load the encoder and the generator in a background thread at startup;
+            ``/readyz`` answers 503 until they are loaded. Without it the server is
+            ready at once and the first request loads them.
+
+    Example:
+        >>> import uvicorn                                          # doctest: +SKIP
+        >>> uvicorn.run(create_app(get_settings()), port=8000)     # doctest: +SKIP
+    """
+    from rag import __version__
+    from rag.api.errors import install_error_handlers
+    from rag.api.jobs import IngestJobs
+    from rag.api.metrics import Metrics
+    from rag.api.middleware import MULTIPART_SLACK, ApiKeyMiddleware, BodyLimitMiddleware, MetricsMiddleware
+    from rag.api.readiness import Readiness
+    from rag.api.routes import collections, documents, health, openai, query
+
+    if service is None:
+        from rag.pipeline import RAGService
+
+        service = RAGService(settings)
+    metrics = Metrics()
+    readiness = Readiness()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm_up:
+            readiness.start(service)
+        yield
+        app.state.jobs.stop()
+        app.state.ask_executor.shutdown(wait=False, cancel_futures=True)
+        service.close()
+
+    app = FastAPI(
+        title="groundrag",
+        version=__version__,
+        description="Answers questions from your documents, citing its sources, and says when they do not hold "
+        "the answer. Errors are `{\"error\": {\"type\", \"message\"}}`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.readiness = readiness
+    app.state.jobs = IngestJobs(settings, service, metrics)
+    app.state.ask_executor = ThreadPoolExecutor(ASK_WORKERS, thread_name_prefix="rag-ask")
+
+    install_error_handlers(app)
+    for module in (collections, query, documents, openai, health):
+        app.include_router(module.router)
+
+    # Added last = outermost: metrics see every request, auth runs before the body is read.
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * _MB) + MULTIPART_SLACK)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

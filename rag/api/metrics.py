@@ -1,0 +1,34 @@
+"""Prometheus metrics of one app (its own registry, so several apps can share a process)."""
+
+from __future__ import annotations
+
+
+class Metrics:
+    """Request counts and latencies by route, ask latency, tokens streamed, ingestion jobs."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("rag_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r)
+        self.latency = Histogram("rag_http_request_duration_seconds", "HTTP request latency (to the last byte)",
+                                 ["method", "route"], registry=r)
+        self.ask_latency = Histogram(
+            "rag_ask_duration_seconds", "Time to answer a question", ["mode", "outcome"], registry=r,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320),
+        )
+        self.tokens = Counter("rag_tokens_streamed_total", "Answer text deltas sent", ["mode"], registry=r)
+        self.jobs = Counter("rag_ingest_jobs_total", "Ingestion jobs finished", ["state"], registry=r)
+        self.jobs_active = Gauge("rag_ingest_jobs_active", "Ingestion jobs queued or running", registry=r)
+        self.files = Counter("rag_ingest_files_total", "Uploaded files ingested, by outcome", ["status"], registry=r)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
