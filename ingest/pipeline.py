@@ -92,15 +92,10 @@ class Ingestor:
         )
         try:
             known = {d.source: d for d in col.documents()}
-            sizes = {
-                d.source: row["size"]
-                for d in known.values()
-                if (row := col.document_by_source(d.source)) is not None
-            }
             bar = _progress_bar(len(candidates), progress)
             work: queue.Queue = queue.Queue(maxsize=PREFETCH)
             producer = threading.Thread(
-                target=self._produce, args=(candidates, known, sizes, work, timings), daemon=True
+                target=self._produce, args=(candidates, known, work, timings), daemon=True
             )
             producer.start()
             pending: list[_Parsed] = []
@@ -130,7 +125,11 @@ class Ingestor:
                 done(self._embed_and_commit(col, pending, tags or [], timings))
             bar.close()
             if prune:
-                done(self._prune(col, candidates, roots, known))
+                pruned = self._prune(col, candidates, roots, known)
+                gone = {r.path for r in pruned}
+                # A named file that is gone is pruned, not failed.
+                results[:] = [r for r in results if not (r.status == "failed" and r.path in gone)]
+                done(pruned)
             t = time.perf_counter()
             col.save_index()
             timings["store"] += time.perf_counter() - t
@@ -139,23 +138,23 @@ class Ingestor:
         return IngestSummary.from_files(collection, results, time.perf_counter() - started, timings)
 
     # ------------------------------------------------------------------ stages
-    def _produce(self, candidates, known, sizes, out: queue.Queue, timings) -> None:
+    def _produce(self, candidates, known, out: queue.Queue, timings) -> None:
         """Load and chunk files one by one (background thread)."""
         try:
             for cand in candidates:
-                out.put(self._parse(cand, known, sizes, timings))
+                out.put(self._parse(cand, known, timings))
             out.put(None)
         except BaseException as exc:  # surfaces in the consumer
             out.put(exc)
 
-    def _parse(self, cand: Candidate, known, sizes, timings) -> _Parsed:
+    def _parse(self, cand: Candidate, known, timings) -> _Parsed:
         t0 = time.perf_counter()
         source = str(cand.path)
         prior = known.get(source)
         if prior is not None:
             try:
                 st = cand.path.stat()
-                if st.st_size == sizes.get(source) and prior.mtime == st.st_mtime:
+                if st.st_size == prior.size and prior.mtime == st.st_mtime:
                     return _Parsed(cand, FileResult(path=source, status="unchanged", doc_id=prior.doc_id))
             except OSError:
                 pass  # load_document reports it

@@ -194,7 +194,7 @@ class RAGService:
             response = self.verifier.annotate(response)
             timings["verify"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        yield StreamEvent(event="done", response=response)
+        yield StreamEvent(event="done", response=response.model_copy(update={"timings": timings}))
 
     def _weak_evidence(self, hits: list[ChunkHit], request: AskRequest) -> str | None:
         """A reason to abstain before asking the model, or None."""

@@ -19,6 +19,7 @@ class DocumentInfo(BaseModel):
     title: str
     content_hash: str = Field(description="sha256 of the file's bytes.")
     mtime: float | None = Field(None, description="The file's modification time (epoch seconds).")
+    size: int = Field(0, description="The file's size in bytes.")
     pages: int
     chunks: int
     kind: str = Field(description="pdf, text, markdown or html.")

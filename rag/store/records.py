@@ -143,7 +143,7 @@ def delete_documents(conn: sqlite3.Connection, doc_ids: Sequence[int]) -> tuple[
 def _doc_from_row(r: sqlite3.Row) -> DocumentInfo:
     return DocumentInfo(
         doc_id=r["doc_id"], source=r["source"], title=r["title"], content_hash=r["content_hash"],
-        mtime=r["mtime"], pages=r["pages"], chunks=r["chunks"], kind=r["kind"],
+        mtime=r["mtime"], size=r["size"], pages=r["pages"], chunks=r["chunks"], kind=r["kind"],
         ingested_at=datetime.fromisoformat(r["ingested_at"]), tags=json.loads(r["tags"]),
     )
 
