@@ -178,7 +178,7 @@ class Ingestor:
 
     def _embed_and_commit(self, col, batch: list[_Parsed], tags, timings) -> list[FileResult]:
         t0 = time.perf_counter()
-        texts = [c.text for p in batch for c in p.chunks]
+        texts = [embedding_text(p, c) for p in batch for c in p.chunks]
         vectors = self.embedder.embed_batch(texts)
         t1 = time.perf_counter()
         timings["embed"] += t1 - t0
@@ -212,6 +212,19 @@ class Ingestor:
         if gone:
             col.delete_documents([d.doc_id for d in gone])
         return [FileResult(path=d.source, status="pruned", doc_id=d.doc_id) for d in gone]
+
+
+def embedding_text(parsed: _Parsed, chunk: ChunkRecord) -> str:
+    """What the encoder sees for a chunk: the document's title, then the chunk.
+
+    A page of a filing rarely names its company; the title usually does, so questions
+    naming the company find the right document. A title that is only the file name
+    says nothing and is left out. The stored chunk text stays exact.
+    """
+    title = parsed.document.title.strip()
+    if not title or title == parsed.candidate.path.stem:
+        return chunk.text
+    return f"{title}\n{chunk.text}"
 
 
 def _size(path: Path) -> int:
