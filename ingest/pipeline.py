@@ -29,6 +29,8 @@ from rag.store.base import ChunkRecord, NewDocument
 BATCH_CHUNKS = 256
 #: Files loaded ahead of the encoder.
 PREFETCH = 4
+#: Seconds to wait for more files before embedding a partial batch.
+FLUSH_AFTER = 0.5
 
 
 @dataclass
@@ -108,7 +110,13 @@ class Ingestor:
                         on_result(r)
 
             while True:
-                item = work.get()
+                try:
+                    # With chunks waiting, wait only briefly: a slow parser must not hold them back.
+                    item = work.get(timeout=FLUSH_AFTER if pending else None)
+                except queue.Empty:
+                    done(self._embed_and_commit(col, pending, tags or [], timings))
+                    pending = []
+                    continue
                 if item is None:
                     break
                 if isinstance(item, BaseException):
@@ -117,7 +125,7 @@ class Ingestor:
                     done([item.result])
                     continue
                 pending.append(item)
-                if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS or work.empty():
+                if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS:
                     done(self._embed_and_commit(col, pending, tags or [], timings))
                     pending = []
                 bar.set_postfix(chunks=sum(r.chunks for r in results), refresh=False)
