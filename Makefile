@@ -45,13 +45,16 @@ demo: models
 	$(BIN)/rag search "$(DEMO_QUESTION)" --collection demo --k 3
 	$(BIN)/rag ask "$(DEMO_QUESTION)" --collection demo
 	@if [ "$(DEMO_SERVE)" != "0" ]; then \
-		echo "Serving the API on http://$${RAG_HOST:-127.0.0.1}:$${RAG_PORT:-8000} (docs at /docs); Ctrl-C to stop"; \
-		$(BIN)/rag serve; \
+		echo "Serving the API on http://127.0.0.1:8000 (docs at /docs) and the web UI on http://127.0.0.1:8501; Ctrl-C to stop"; \
+		$(BIN)/rag serve --port 8000 & api=$$!; \
+		trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/rag ui --api-url http://127.0.0.1:8000 --port 8501; \
 	fi
 
 test: setup
 	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m
 	bash scripts/vllm/setup.sh
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
