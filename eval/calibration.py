@@ -11,6 +11,7 @@ scores are cached so re-runs cost nothing.
 
 Run: ``python -m eval.calibration [--datasets halueval,summedits,faithbench] [--limit 100]
 [--verifiers lexical,combined,judge,combined_judge] [--write] [--out FILE] [--json]``
+(``--limit halueval=40,summedits=24`` sets the judge's sample per dataset; 0 skips it).
 (``--write`` updates rag/verify/calibration.json).
 """
 
@@ -54,12 +55,14 @@ class JudgeCache:
     """Judge P(yes) per (model, claim, evidence), kept in a JSON-lines file between runs."""
 
     def __init__(self, path: Path | None, model: str) -> None:
-        self.path, self.model, self.scores = path, model, {}
+        self.path, self.model, self.scores, self.seconds = path, model, {}, {}
         if path and path.exists():
             for line in path.read_text().splitlines():
                 rec = json.loads(line)
                 if rec["model"] == model:
                     self.scores[rec["key"]] = rec["p"]
+                    if rec.get("s") is not None:
+                        self.seconds[rec["key"]] = rec["s"]
 
     @staticmethod
     def key(p: LabeledPair) -> str:
@@ -70,31 +73,42 @@ class JudgeCache:
     def get(self, p: LabeledPair) -> float | None:
         return self.scores.get(self.key(p))
 
-    def put(self, p: LabeledPair, value: float) -> None:
+    def put(self, p: LabeledPair, value: float, seconds: float | None = None) -> None:
         self.scores[self.key(p)] = value
+        if seconds is not None:
+            self.seconds[self.key(p)] = seconds
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as fh:
-                fh.write(json.dumps({"model": self.model, "key": self.key(p), "p": value}) + "\n")
+                fh.write(json.dumps({"model": self.model, "key": self.key(p), "p": value, "s": seconds}) + "\n")
 
 
 def judge_scores(pairs: list[LabeledPair], judge, cache: JudgeCache) -> tuple[list[float], float]:
-    """P(yes) for each pair (cached ones free) and the pairs/s of the uncached calls."""
+    """P(yes) for each pair (cached ones free) and pairs/s of the calls (as measured when first made)."""
     from tqdm import tqdm
 
-    out, spent, done = [], 0.0, 0
+    out, spent, done = [], 0.0, 0  # done, spent: calls with a known duration
     for p in tqdm(pairs, desc="judge", unit="pair", file=sys.stderr, disable=not sys.stderr.isatty()):
         value = cache.get(p)
         if value is None:
             t = time.perf_counter()
             value = judge.score([(p.claim, p.evidence)])[0]
-            spent, done = spent + time.perf_counter() - t, done + 1
-            cache.put(p, value)
+            cache.put(p, value, time.perf_counter() - t)
+        seconds = cache.seconds.get(cache.key(p))
+        if seconds is not None:
+            spent, done = spent + seconds, done + 1
         out.append(value)
     return out, (done / spent if spent else float("nan"))
 
 
-def run(datasets: list[str], verifiers: list[str], *, limit: int = 100, judge=None,
+def _limits(text: str, datasets: list[str]) -> dict[str, int]:
+    """``"100"`` → the same for every dataset; ``"halueval=40,summedits=24"`` → per dataset."""
+    if "=" not in text:
+        return {d: int(text) for d in datasets}
+    return {k.strip(): int(v) for k, v in (part.split("=") for part in text.split(",") if part.strip())}
+
+
+def run(datasets: list[str], verifiers: list[str], *, limit: int | dict[str, int] = 100, judge=None,
         cache: JudgeCache | None = None, max_pairs: int | None = None, data: Path = DATA) -> dict:
     """Score every verifier on every dataset; returns the result tree (see the module doc)."""
     from rag.verify.combined import FEATURES, JUDGE_FEATURE, judge_logit
@@ -116,15 +130,21 @@ def run(datasets: list[str], verifiers: list[str], *, limit: int = 100, judge=No
         scores[(name, "lexical")] = lex
         scores[(name, "features")] = feats
         if any(v in JUDGED for v in verifiers) and judge is not None:
-            sample = sample_groups(calib, limit // 2) + sample_groups(test, limit - limit // 2)
+            n_judge = limit.get(name, 0) if isinstance(limit, dict) else limit
+            sample = sample_groups(calib, n_judge // 2) + sample_groups(test, n_judge - n_judge // 2)
             values, rate = judge_scores(sample, judge, cache or JudgeCache(None, judge.name))
             scores[(name, "judge")] = dict(zip((p.id for p in sample), values))
             speed[(name, "judge")] = rate
 
     from eval.calibration_fit import fit_logistic
 
+    from rag.verify.calibration import load_calibration
+    from rag.verify.combined import LogisticModel
+
     fit_sets = [n for n in datasets if n in LICENSED]
-    models = {}
+    committed = load_calibration().get("verifiers", {})
+    # Without a licensed set to fit on, the committed weights are measured.
+    models = {k: LogisticModel.from_dict(e["model"]) for k, e in committed.items() if "model" in e and not fit_sets}
     if "combined" in verifiers and fit_sets:
         rows, labels, groups = [], [], []
         for n in fit_sets:
@@ -161,8 +181,12 @@ def run(datasets: list[str], verifiers: list[str], *, limit: int = 100, judge=No
             for p in halves[n]["calibration"]:
                 if p.id in s:
                     pooled_s.append(s[p.id]), pooled_y.append(p.supported)
-        shipped = best_threshold(pooled_s, pooled_y) if pooled_s else 0.5
-        entry = {"threshold": round(shipped, 4), "fitted_on": fit_sets}
+        if pooled_s:
+            shipped = best_threshold(pooled_s, pooled_y)
+        else:  # no licensed set in this run: measure the committed threshold
+            shipped = committed.get(v, {}).get("threshold", 0.5)
+        entry = {"threshold": round(shipped, 4), "fitted_on": fit_sets or committed.get(v, {}).get("fitted_on", []),
+                 "fitted_pairs": len(pooled_s) or committed.get(v, {}).get("fitted_pairs")}
         if v in models:
             entry["model"] = models[v].to_dict()
         result["verifiers"][v] = entry
@@ -180,14 +204,19 @@ def run(datasets: list[str], verifiers: list[str], *, limit: int = 100, judge=No
                 "calibration": report(*parts["calibration"], own),
                 "test": report(*parts["test"], own),
                 "test_at_shipped_threshold": report(*parts["test"], shipped),
-                "pairs_per_second": round(speed.get((n, key), float("nan")), 2),
+                "pairs_per_second": _rate(speed.get((n, key))),
             }
     return result
 
 
+def _rate(x: float | None) -> float | None:
+    return None if x is None or x != x else round(x, 3)
+
+
 def print_table(result: dict, out=sys.stdout) -> None:
     """A readable summary: one row per dataset and verifier (test half)."""
-    head = f"{'dataset':<11} {'verifier':<15} {'n':>5} {'BA':>6} {'AUROC':>6} {'F1(u)':>6} {'thr':>6} {'BA@ship':>7} {'pairs/s':>9}"
+    head = (f"{'dataset':<11} {'verifier':<15} {'n':>5} {'BA':>6} {'AUROC':>6} {'F1(u)':>6} {'thr':>6} "
+            f"{'BA@ship':>7} {'pairs/s':>9}")
     print(head, file=out)
     print("-" * len(head), file=out)
     for n, per in result["datasets"].items():
@@ -195,7 +224,20 @@ def print_table(result: dict, out=sys.stdout) -> None:
             t, s = r["test"], r["test_at_shipped_threshold"]
             print(f"{n:<11} {v:<15} {t['n']:>5} {t['balanced_accuracy']:>6.3f} {t['auroc']:>6.3f} "
                   f"{t['f1_unsupported']:>6.3f} {t['threshold']:>6.3f} {s['balanced_accuracy']:>7.3f} "
-                  f"{r['pairs_per_second']:>9.1f}", file=out)
+                  f"{r['pairs_per_second'] or float('nan'):>9.2f}", file=out)
+
+
+def print_markdown(result: dict, out=sys.stdout) -> None:
+    """The results as a Markdown table (for docs/verification.md)."""
+    print("| dataset | verifier | test pairs (unsupported) | balanced acc. | AUROC | F1 unsupported | threshold "
+          "(own) | balanced acc. @ shipped thr. | calibration-half balanced acc. | pairs/s |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|", file=out)
+    for n, per in result["datasets"].items():
+        for v, r in per.items():
+            t, s, c = r["test"], r["test_at_shipped_threshold"], r["calibration"]
+            print(f"| {n} | {v} | {t['n']} ({t['unsupported']}) | {t['balanced_accuracy']:.3f} | {t['auroc']:.3f} | "
+                  f"{t['f1_unsupported']:.3f} | {t['threshold']:.3f} | {s['balanced_accuracy']:.3f} | "
+                  f"{c['balanced_accuracy']:.3f} | {r['pairs_per_second'] or float('nan'):.3g} |", file=out)
 
 
 def write_calibration(result: dict, path: Path) -> None:
@@ -213,13 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.calibration", description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--verifiers", default="lexical,combined")
-    ap.add_argument("--limit", type=int, default=100, help="pairs per dataset for the judge (default 100)")
+    ap.add_argument("--limit", default="100",
+                    help="pairs per dataset for the judge: N, or name=N,... (default 100)")
     ap.add_argument("--max-pairs", type=int, default=None, help="cap every dataset (quick runs)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--cache", type=Path, default=None, help="judge score cache (default RAG_HOME/eval-cache/)")
     ap.add_argument("--out", type=Path, default=None, help="write the full results JSON here")
     ap.add_argument("--write", action="store_true", help="update rag/verify/calibration.json")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--markdown", action="store_true", help="print the results as a Markdown table")
     args = ap.parse_args(argv)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     verifiers = [v.strip() for v in args.verifiers.split(",") if v.strip()]
@@ -236,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         judge = JudgeVerifier(make_generator(settings))
         cache = JudgeCache(args.cache or settings.home / "eval-cache" / "judge_scores.jsonl", judge.name)
     started = time.perf_counter()
-    result = run(datasets, verifiers, limit=args.limit, judge=judge, cache=cache, max_pairs=args.max_pairs,
-                 data=args.data)
+    result = run(datasets, verifiers, limit=_limits(args.limit, datasets), judge=judge, cache=cache,
+                 max_pairs=args.max_pairs, data=args.data)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["judge_model"] = judge.name if judge else None
     if args.out:
@@ -248,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         write_calibration(result, PATH)
     if args.json:
         print(json.dumps(result, indent=1))
+    elif args.markdown:
+        print_markdown(result)
     else:
         print_table(result)
     return 0
