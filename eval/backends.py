@@ -31,7 +31,7 @@ class InProcessBackend:
         if self._service is None:
             from rag.pipeline import RAGService
 
-            self._service = RAGService(self.settings, verifier=_verifier(self.settings))
+            self._service = RAGService(self.settings)
         return self._service
 
     def prepare(self, collection: str, corpus: Path) -> None:
@@ -75,11 +75,3 @@ class RemoteBackend:
     def describe(self) -> str:
         return f"server {self.url}"
 
-
-def _verifier(settings):
-    """The configured answer-time verifier, if the verify package is available."""
-    try:
-        from rag.verify import make_verifier
-    except ImportError:
-        return None
-    return make_verifier(settings)

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         0.2, description="Abstain without asking the model when the best passage's cosine is below this."
     )
 
+    # Answer-time verification
+    verifier: Literal["lexical", "judge", "nli", "combined", "none"] = Field(
+        "combined", description="How answer sentences are checked against their passages (see docs/verification.md)."
+    )
+    verifier_model: str | None = Field(None, description="nli: a cross-encoder (HHEM, MiniCheck...) by name or path.")
+    verifier_judge: bool = Field(False, description="combined: add the answer model's yes/no judgement as a feature.")
+    support_threshold: float | None = Field(None, ge=0, le=1, description="Support below this is 'unsupported' (default: calibrated).")
+    unsupported_policy: Literal["flag", "remove"] = "flag"
+
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

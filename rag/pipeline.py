@@ -41,7 +41,7 @@ class RAGService:
         self._embedder = embedder
         self._generator = generator
         self._retriever = retriever
-        self.verifier = verifier
+        self._verifier = verifier
         self._open: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -74,6 +74,16 @@ class RAGService:
                 reranker = CrossEncoderReranker(self.settings.rerank_model)
             self._retriever = HybridRetriever(self.embedder, reranker)
         return self._retriever
+
+    @property
+    def verifier(self):
+        """The answer-time verifier (``RAG_VERIFIER``), or None when it is ``none``."""
+        if self._verifier is None and self.settings.verifier != "none":
+            from rag.verify import make_verifier
+
+            needs_model = self.settings.verifier == "judge" or self.settings.verifier_judge
+            self._verifier = make_verifier(self.settings, self.generator if needs_model else None)
+        return self._verifier
 
     def warm_up(self, *, generator: bool = True) -> None:
         """Load the encoder (and the generator) now instead of on the first request."""

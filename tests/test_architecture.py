@@ -22,7 +22,7 @@ def test_import_contracts_hold():
 
 
 @pytest.mark.parametrize("module", ["rag", "rag.config", "rag.schemas", "rag.errors", "rag.client", "rag.cli.main",
-                                    "rag.generate", "rag.models", "ingest.loaders", "rag.store"])
+                                    "rag.generate", "rag.models", "rag.verify", "ingest.loaders", "rag.store"])
 def test_light_imports(module):
     code = (f"import sys, {module}; "
             f"heavy = [m for m in {HEAVY!r} if m in sys.modules]; "
