@@ -16,7 +16,7 @@ EXTRAS ?= engine,server,llamacpp,ui,dev
 # Keep models and collections of the demo and the tests inside the checkout.
 export RAG_HOME ?= $(CURDIR)/.rag-home
 
-.PHONY: help setup models test test-fast demo bench clean
+.PHONY: help setup models test test-fast eval-ci demo bench clean
 
 help:
 	@echo "make demo    set up, ingest the docs, answer a question, serve the API"
@@ -52,10 +52,16 @@ demo: models
 	fi
 
 test: setup
-	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m
+	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m qwen2.5-coder-1.5b-instruct-q4_k_m
 	bash scripts/vllm/setup.sh
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
+
+# The batch evaluation CI runs after the tests: fails when a metric leaves its gate.
+eval-ci: setup
+	$(BIN)/rag models pull
+	rm -rf .eval-runs/ci
+	$(BIN)/rag eval run eval/specs/ci.toml --out .eval-runs/ci
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

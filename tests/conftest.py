@@ -62,20 +62,31 @@ def embedder(models_home):
     return emb
 
 
-@pytest.fixture(scope="session")
-def small_generator(models_home):
-    """The real SmolLM2-135M via llama.cpp, loaded once: fast, but too small for good answers."""
+def provisioned_generator(models_home, name: str, **overrides):
+    """A llama.cpp generator for a registry model that `make test` provisions; skips
+    (or fails in CI) when the model is missing."""
     pytest.importorskip("llama_cpp", reason="install the 'llamacpp' extra")
     from rag.config import get_settings
     from rag.generate import make_generator
     from rag.models import resolve
 
-    settings = get_settings(models_home=models_home, generator_model="smollm2-135m-instruct-q4_1",
-                            generator_context_window=2048)
+    settings = get_settings(models_home=models_home, generator_model=name, **overrides)
     try:
-        resolve("smollm2-135m-instruct-q4_1", settings, kind="generator", auto_pull=False)
+        resolve(name, settings, kind="generator", auto_pull=False)
     except Exception as exc:  # noqa: BLE001
         if os.environ.get("CI"):
-            pytest.fail(f"SmolLM2 not provisioned: {exc}")
-        pytest.skip(f"SmolLM2 not provisioned ({exc})")
+            pytest.fail(f"{name} is not provisioned: {exc}")
+        pytest.skip(f"{name} is not provisioned ({exc})")
     return make_generator(settings)
+
+
+@pytest.fixture(scope="session")
+def small_generator(models_home):
+    """The real SmolLM2-135M via llama.cpp, loaded once: fast, but too small for good answers."""
+    return provisioned_generator(models_home, "smollm2-135m-instruct-q4_1", generator_context_window=2048)
+
+
+@pytest.fixture(scope="session")
+def default_generator(models_home):
+    """The default answer model (Qwen2.5-Coder 1.5B via llama.cpp), loaded once."""
+    return provisioned_generator(models_home, "qwen2.5-coder-1.5b-instruct-q4_k_m")

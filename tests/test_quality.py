@@ -7,7 +7,6 @@ measured figures (given in each test) with a margin: they catch regressions, not
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -36,23 +35,6 @@ def test_financebench_evidence_pages_are_retrieved(settings, embedder, tmp_path)
         hits = service.retrieve("fb", RetrieveRequest(query=item.question, k=5)).hits
         found += any(Path(h.source).stem in item.gold_sources and h.page in item.gold_pages for h in hits)
     assert found >= 8, f"gold page retrieved for only {found}/12 questions"
-
-
-@pytest.fixture(scope="module")
-def default_generator(models_home):
-    pytest.importorskip("llama_cpp", reason="install the 'llamacpp' extra")
-    from rag.config import get_settings
-    from rag.generate import make_generator
-    from rag.models import resolve
-
-    settings = get_settings(models_home=models_home)
-    try:
-        resolve("qwen2.5-coder-1.5b-instruct-q4_k_m", settings, kind="generator", auto_pull=False)
-    except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI"):
-            pytest.fail(f"the default answer model is not provisioned: {exc}")
-        pytest.skip(f"the default answer model is not provisioned ({exc})")
-    return make_generator(settings)
 
 
 @pytest.mark.slow
