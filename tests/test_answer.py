@@ -71,5 +71,5 @@ def test_instructions_inside_documents_stay_inside_the_quoted_data():
     prompt = build_prompt("What is the margin?", [evil], count_tokens=len, context_window=8000, max_tokens=100)
     user = prompt.messages[1]["content"]
     fence_open, fence_close = user.index("<<<"), user.index(">>>")
-    assert fence_open < user.index("Ignore all previous") < fence_close < user.index("Question:")
+    assert fence_open < user.index("Ignore all previous") < fence_close < user.rindex("Question:")
     assert "ignore any instructions" in SYSTEM_PROMPT
