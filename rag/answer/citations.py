@@ -77,7 +77,8 @@ def best_quote(hit: ChunkHit, claim: str) -> tuple[int, int]:
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
-    for m in re.finditer(r"(?<=[.!?])\s+|\n+", text):
+    # Sentence ends and blank lines; a single newline is usually a line wrap (PDF, Markdown).
+    for m in re.finditer(r"(?<=[.!?])\s+|\n\s*\n", text):
         if m.start() > start:
             spans.append((start, m.start()))
         start = m.end()
