@@ -54,7 +54,11 @@ def _need_browser():
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, models_home):
-    with running_server(tmp_path_factory.mktemp("browser-api"), models_home) as url:
+    # The default answer model: it cites its passages (citation recall 0.97 on the CI
+    # evaluation); SmolLM2 often writes no [n] marker, which left nothing to open.
+    env = {"RAG_GENERATOR_MODEL": "qwen2.5-coder-1.5b-instruct-q4_k_m", "RAG_GENERATOR_CONTEXT_WINDOW": "4096",
+           "RAG_GENERATOR_THREADS": "2"}
+    with running_server(tmp_path_factory.mktemp("browser-api"), models_home, env=env) as url:
         yield url
 
 
@@ -190,7 +194,7 @@ def test_upload_ask_cite_and_not_found(ui, page, tmp_path):
 
     # A citation opens onto its source: title, page/file and the highlighted quote.
     citations = page.locator("[data-testid=stExpander] summary").filter(has_text=re.compile(r"\[\d+\] "))
-    assert citations.count() >= 1, f"SmolLM2 gave no citation this time: {answer!r}"
+    assert citations.count() >= 1, f"the model gave no citation: {answer!r}"
     for i in range(min(2, citations.count())):
         citations.nth(i).click()
     mark = page.locator(".rag-passage mark").first
