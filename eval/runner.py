@@ -7,7 +7,7 @@ Output folder::
     report.md       a readable summary
     report.html     the same with plots
 
-Runs are deterministic (temperature 0, fixed sampling seed) and resumable: questions
+Runs use a fixed sampling seed and temperature 0 (answers can still differ between machines) and are resumable: questions
 already in ``results.jsonl`` are not asked again.
 """
 
