@@ -12,7 +12,10 @@ STAMP  := $(VENV)/.installed
 # torch is pinned in the same install command: an unpinned torch can pull a
 # multi-GB CUDA build on a machine without a GPU.
 TORCH  ?= torch==2.13.0
-EXTRAS ?= engine,server,llamacpp,ui,dev
+EXTRAS ?= engine,server,ui,dev
+# llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on
+# (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only when proven
+# usable). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX=0|1; see docs/models.md.
 # Keep models and collections of the demo and the tests inside the checkout.
 export RAG_HOME ?= $(CURDIR)/.rag-home
 
@@ -23,12 +26,12 @@ help:
 	@echo "make test    set up and run the test suite"
 	@echo "make bench   run the benchmark programs"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/llama_cpp/install.sh rag/generate/cpu_features.py
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	@echo "installing (llama-cpp-python compiles once, about 8 minutes on 2 cores)..."
 	$(BIN)/pip install --quiet "$(TORCH)" -e ".[$(EXTRAS)]"
+	bash scripts/llama_cpp/install.sh $(VENV)
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -17,6 +17,10 @@ class Backend(Protocol):
 
     def describe(self) -> str: ...
 
+    def recipe(self) -> dict | None:
+        """How the backend chunks and embeds (None when unknown): part of the collection's name."""
+        ...
+
 
 class InProcessBackend:
     """The engine in this process: ingestion with :class:`ingest.pipeline.Ingestor`, answers with
@@ -34,10 +38,17 @@ class InProcessBackend:
             self._service = RAGService(self.settings)
         return self._service
 
-    def prepare(self, collection: str, corpus: Path) -> None:
+    @property
+    def ingestor(self):
         from ingest.pipeline import Ingestor
 
-        summary = Ingestor(self.settings, embedder=self.service.embedder).ingest([corpus], collection, prune=True)
+        return Ingestor(self.settings, embedder=self.service.embedder)
+
+    def recipe(self) -> dict:
+        return self.ingestor.recipe
+
+    def prepare(self, collection: str, corpus: Path) -> None:
+        summary = self.ingestor.ingest([corpus], collection, prune=True)
         failed = [f for f in summary.files if f.status == "failed"]
         if failed:
             import sys
@@ -74,4 +85,7 @@ class RemoteBackend:
 
     def describe(self) -> str:
         return f"server {self.url}"
+
+    def recipe(self) -> None:
+        return None
 

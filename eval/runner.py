@@ -27,12 +27,14 @@ from eval.metrics import answers as am
 from eval.metrics.retrieval import dedupe, mrr, recall_at_k
 from eval.metrics.summary import summarize
 from eval.spec import Spec, check_gates
+from rag.answer.prompt import PROMPT_VERSION
 from rag.schemas import AskRequest, AskResponse
 
 
-def collection_name(evalset: EvalSet) -> str:
-    """A collection per corpus: same files → same collection, reused between runs."""
-    digest = hashlib.sha256()
+def collection_name(evalset: EvalSet, recipe: dict | None = None) -> str:
+    """A collection per corpus and ingestion recipe: same files, same chunking and encoder →
+    same collection, reused between runs; a collection built by other code is never reused."""
+    digest = hashlib.sha256(json.dumps(recipe or {}, sort_keys=True).encode())
     for name in sorted(evalset.corpus_files):
         digest.update(name.encode())
         digest.update(hashlib.sha256(evalset.corpus_files[name]).digest())
@@ -50,7 +52,8 @@ def score_row(item: EvalItem, response: AskResponse | None, seconds: float, metr
         return row
     prediction = response.answer if response.answerable else ""
     row.update(prediction=response.answer, abstained=not response.answerable, reason=response.reason,
-               groundedness=response.groundedness, timings=response.timings)
+               groundedness=response.groundedness, answerable_score=response.answerable_score,
+               timings=response.timings)
     if item.answerable and item.answers:
         row["em"] = am.exact_match(prediction, item.answers)
         row["f1"] = am.token_f1(prediction, item.answers)
@@ -82,7 +85,7 @@ def run(spec: Spec, backend: Backend, out: Path, *, concurrency: int = 1, progre
     """Run ``spec`` against ``backend``, writing results into ``out``; returns the metrics."""
     evalset = spec.load_set()
     out.mkdir(parents=True, exist_ok=True)
-    collection = collection_name(evalset)
+    collection = collection_name(evalset, backend.recipe())
     corpus = evalset.write_corpus(out / "corpus") if evalset.corpus_dir is None else evalset.corpus_dir
     backend.prepare(collection, corpus)
 
@@ -118,7 +121,8 @@ def run(spec: Spec, backend: Backend, out: Path, *, concurrency: int = 1, progre
     metrics = summarize(rows)
     metrics["by_kind"] = {kind: summarize([r for r in rows if r["kind"] == kind]) for kind in sorted({r["kind"] for r in rows})}
     metrics["spec"] = {"name": spec.name, "dataset": spec.dataset, "limit": spec.limit, "k": spec.k, "mode": spec.mode,
-                       "seed": spec.seed, "backend": backend.describe()}
+                       "seed": spec.seed, "settings": spec.settings, "backend": backend.describe(),
+                       "recipe": backend.recipe(), "prompt_version": PROMPT_VERSION}
     metrics["gate_failures"] = check_gates(spec, metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     from eval.report import write_reports

@@ -12,6 +12,9 @@ A spec is a TOML file or the name of a built-in one (``squad2``, ``rgb-negative`
     max_tokens = 128
     # dataset = "jsonl": path = "my_questions.jsonl", corpus = "my_docs/"
 
+    [settings]                # product settings for this run (RAG_* names without the prefix)
+    answerable_threshold = 0.3
+
     [gates]                   # the run fails when a metric falls outside its bound
     answer_f1 = { min = 0.30 }
     confident_answer_rate_unanswerable = { max = 0.60 }
@@ -48,6 +51,16 @@ class Spec:
     corpus: Path | None = None
     data_dir: Path = DATASETS_DIR
     gates: dict[str, dict[str, float]] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)
+
+    def apply(self, settings):
+        """``settings`` with this spec's ``[settings]`` overrides (validated like the environment)."""
+        if not self.settings:
+            return settings
+        unknown = sorted(set(self.settings) - set(type(settings).model_fields))
+        if unknown:
+            raise InvalidInputError(f"spec '{self.name}': unknown setting(s) {', '.join(unknown)}")
+        return type(settings).model_validate({**settings.model_dump(), **self.settings})
 
     def load_set(self):
         """The :class:`eval.datasets.base.EvalSet` this spec names."""

@@ -42,6 +42,11 @@ class _Parsed:
     replaces: bool = False
 
 
+#: Bump when loading, chunking or the text given to the encoder changes, so that
+#: collections built the old way are refused rather than silently mixed with new chunks.
+RECIPE_VERSION = 2
+
+
 class Ingestor:
     """Ingests files into collections with one encoder, loaded once.
 
@@ -65,6 +70,16 @@ class Ingestor:
                 self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
             )
         return self._chunker
+
+    @property
+    def recipe(self) -> dict:
+        """How this ingestor chunks and embeds; recorded in (and checked against) each collection."""
+        return {
+            "recipe_version": RECIPE_VERSION,
+            "embedding_model": self.embedder.name,
+            "chunk_tokens": self.settings.chunk_tokens,
+            "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
+        }
 
     def ingest(
         self,
@@ -90,7 +105,7 @@ class Ingestor:
         timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
         results: list[FileResult] = []
         col = self.manager.open_or_create(
-            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension
+            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe
         )
         try:
             known = {d.source: d for d in col.documents()}

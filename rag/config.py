@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         0.2, description="Abstain without asking the model when the best passage's cosine is below this."
     )
 
+    answerable_threshold: float = Field(
+        0.5, ge=0, le=1,
+        description="Abstain when the model's answerable_score (1 - P(first token starts NOT FOUND)) is below "
+        "this; calibrated on dev data (docs/answerability.md). 0 leaves the decision to the model's greedy reply.",
+    )
+
     # Answer-time verification
     verifier: Literal["lexical", "judge", "nli", "combined", "none"] = Field(
         "combined", description="How answer sentences are checked against their passages (see docs/verification.md)."

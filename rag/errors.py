@@ -65,6 +65,12 @@ class ModelMismatchError(ConflictError):
     type = "model_mismatch"
 
 
+class StaleCollectionError(ConflictError):
+    """A collection's documents were chunked or embedded another way than ingestion would now do it."""
+
+    type = "stale_collection"
+
+
 class ModelUnavailableError(RagError):
     """A model is not provisioned and cannot be fetched or loaded."""
 

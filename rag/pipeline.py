@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Iterator
 
+from rag.answer.answerability import abstain_probability
 from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
@@ -167,6 +168,17 @@ class RAGService:
             return
 
         t0 = time.perf_counter()
+        # The first token's distribution is the model's answerability verdict; for llama.cpp
+        # the stream below reuses this evaluation of the prompt, so the score is free.
+        score = 1.0 - abstain_probability(gen.first_token_logprobs(prompt.messages))
+        timings["score"] = time.perf_counter() - t0
+        if score < self.settings.answerable_threshold:
+            timings["first_token"] = timings["generate"] = timings["score"]
+            reason = (f"the model judged that the passages do not answer the question "
+                      f"(answerable score {score:.2f} < {self.settings.answerable_threshold:.2f})")
+            yield StreamEvent(event="done", response=self._abstain(
+                question, collection, prompt.passages, reason, timings, started, model=gen.name, score=score))
+            return
         parts: list[str] = []
         held = True  # hold output back until it cannot be the start of an abstention
         first_token = None
@@ -191,13 +203,13 @@ class RAGService:
         if is_abstention(answer):
             yield StreamEvent(event="done", response=self._abstain(
                 question, collection, prompt.passages, "the model found no answer in the passages", timings, started,
-                model=gen.name))
+                model=gen.name, score=score))
             return
         answer = drop_invalid_markers(answer, len(prompt.passages))
         citations, sentences = resolve_citations(answer, prompt.passages)
         response = AskResponse(
             question=question, collection=collection, answer=answer, answerable=True, citations=citations,
-            passages=prompt.passages, sentences=sentences, model=gen.name, timings=timings,
+            passages=prompt.passages, sentences=sentences, model=gen.name, timings=timings, answerable_score=score,
         )
         if self.verifier is not None:
             t = time.perf_counter()
@@ -216,8 +228,9 @@ class RAGService:
                     f"< {self.settings.min_relevance:.2f})")
         return None
 
-    def _abstain(self, question, collection, passages, reason, timings, started, model: str = "") -> AskResponse:
+    def _abstain(self, question, collection, passages, reason, timings, started, model: str = "",
+                 score: float | None = None) -> AskResponse:
         timings["total"] = time.perf_counter() - started
         return AskResponse(question=question, collection=collection, answer=ABSTENTION_MESSAGE, answerable=False,
-                           reason=reason, passages=passages, model=model, timings=timings)
+                           reason=reason, passages=passages, model=model, timings=timings, answerable_score=score)
 

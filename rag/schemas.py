@@ -191,6 +191,10 @@ class AskResponse(BaseModel):
     passages: list[ChunkHit] = Field(default_factory=list, description="The passages given to the model, numbered from 1.")
     sentences: list[SentenceSupport] = Field(default_factory=list)
     groundedness: float | None = Field(None, description="Share of the answer supported by the passages (0..1).")
+    answerable_score: float | None = Field(
+        None, description="The model's belief (0..1) that the passages answer the question, read from its first "
+        "token before it writes anything; the service abstains below RAG_ANSWERABLE_THRESHOLD. None when the "
+        "service abstained before asking the model.")
     model: str = ""
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds: retrieve, generate, first_token, total.")
 

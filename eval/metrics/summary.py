@@ -39,6 +39,9 @@ def summarize(rows: Sequence[dict]) -> dict:
         "errors": sum(1 for r in rows if r.get("error")),
         "answer_em": _mean([r["em"] for r in answerable if r.get("em") is not None]),
         "answer_f1": _mean([r["f1"] for r in answerable if r.get("f1") is not None]),
+        # SQuAD 2.0's own figure: answerable questions by F1, unanswerable ones 1 when abstained.
+        "overall_f1": _mean([r.get("f1", 0.0) if r["answerable"] else float(r["abstained"]) for r in rows
+                             if not r["answerable"] or r.get("f1") is not None]),
         "answer_contains": _mean([r["contains"] for r in answerable if r.get("contains") is not None]),
         "numeric_match": _mean([r["numeric"] for r in answerable if r.get("numeric") is not None]),
         "retrieval_recall@k": _mean([r["retrieval_recall"] for r in answerable if r.get("retrieval_recall") is not None]),

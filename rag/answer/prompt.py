@@ -7,6 +7,9 @@ from typing import Callable, Sequence
 
 from rag.schemas import ChunkHit
 
+#: Bump when the instructions or the passage layout change (recorded with every evaluation run).
+PROMPT_VERSION = 3
+
 #: What the model must answer when the passages do not hold the answer.
 NOT_FOUND = "NOT FOUND"
 

@@ -42,7 +42,9 @@ def run_eval(args, settings) -> int:
     from eval.spec import load_spec
 
     spec = load_spec(args.spec, limit=args.limit)
-    backend = RemoteBackend(args.url, api_key=args.api_key) if args.url else InProcessBackend(settings)
+    if args.url and spec.settings:
+        print(f"note: the spec's [settings] apply in-process only; {args.url} uses its own", file=sys.stderr)
+    backend = RemoteBackend(args.url, api_key=args.api_key) if args.url else InProcessBackend(spec.apply(settings))
     metrics = run(spec, backend, args.out, concurrency=args.concurrency, progress=sys.stderr.isatty())
     if args.json:
         print_json(metrics)

@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--collection", "-c", required=True, help="collection name (created if missing)")
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone from the named folders")
+    p.add_argument("--rebuild", action="store_true",
+                   help="delete the collection first and ingest the named files anew (for a collection built by "
+                   "another version or with other chunk settings)")
     p.add_argument("--tag", action="append", default=[], dest="tags", help="tag the ingested documents (repeatable)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
@@ -31,7 +34,11 @@ def run(args, settings) -> int:
     from rag.store.manager import validate_name
 
     validate_name(args.collection)
-    summary = Ingestor(settings).ingest(
+    ingestor = Ingestor(settings)
+    if args.rebuild and ingestor.manager.exists(args.collection):
+        ingestor.manager.delete(args.collection)
+        print(f"collection '{args.collection}' deleted; ingesting anew", file=sys.stderr)
+    summary = ingestor.ingest(
         args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty()
     )
     if args.json:

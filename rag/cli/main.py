@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "rag.cli.collections_cmd",
     "rag.cli.documents_cmd",
     "rag.cli.models_cmd",
+    "rag.cli.doctor_cmd",
     "rag.cli.eval_cmd",
     "rag.cli.serve_cmd",
     "rag.cli.ui_cmd",

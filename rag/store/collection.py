@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from rag.errors import ConflictError, ModelMismatchError, NotFoundError, StoreError
+from rag.errors import ConflictError, ModelMismatchError, NotFoundError, StaleCollectionError, StoreError
 from rag.schemas import ChunkHit, CollectionInfo, DocumentInfo
 from rag.store import index as faiss_index
 from rag.store import records
@@ -80,9 +80,7 @@ class Collection:
             "index_type": index_type,
             "created_at": datetime.now(timezone.utc).isoformat(),
         }
-        tmp = folder / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, folder / MANIFEST)
+        _write_manifest(folder, manifest)
 
     def _take_write_lock(self):
         fh = open(self.folder / "write.lock", "a+")
@@ -120,6 +118,34 @@ class Collection:
                 "use the same model or ingest into a new collection",
                 collection=self.name,
             )
+
+    @property
+    def recipe(self) -> dict | None:
+        """How the documents were chunked and embedded (see :meth:`adopt_recipe`); None if not recorded."""
+        return self.manifest.get("recipe")
+
+    def adopt_recipe(self, recipe: dict) -> None:
+        """Record how documents are chunked and embedded, or refuse to mix two recipes.
+
+        An empty collection takes ``recipe``; one holding documents must have been
+        built with the same recipe, else :class:`StaleCollectionError`: its old chunks
+        would silently answer beside new ones (and an evaluation would measure old code).
+        """
+        with self._mutex:
+            if self.recipe == recipe:
+                return
+            if records.counts(self._conn)[0] > 0:
+                old = self.recipe or {}
+                changed = ", ".join(f"{k} {old.get(k, 'unrecorded')} -> {v}" for k, v in recipe.items() if old.get(k) != v)
+                raise StaleCollectionError(
+                    f"collection '{self.name}' was built by another ingestion recipe ({changed}); "
+                    "rebuild it (`rag ingest ... --rebuild`) or ingest into a new collection",
+                    collection=self.name,
+                )
+            if not self.writable:
+                raise StoreError(f"collection '{self.name}' is open read-only")
+            self.manifest = {**self.manifest, "recipe": recipe}
+            _write_manifest(self.folder, self.manifest)
 
     # ------------------------------------------------------------------ index upkeep
     @property
@@ -336,3 +362,18 @@ class Collection:
                 "published_generation": faiss_index.published_generation(self._index_dir),
                 "kind": self._index_kind,
             }
+
+
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    """Replace the manifest atomically and durably (file, then folder, fsynced)."""
+    tmp = folder / (MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(manifest, indent=2))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / MANIFEST)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -58,13 +58,17 @@ class CollectionManager:
             raise NotFoundError(f"collection '{name}' does not exist (see `rag collections list`)")
         return Collection(self.path(name), settings=self.settings, writable=writable)
 
-    def open_or_create(self, name: str, *, embedding_model: str, dimension: int) -> Collection:
-        """Open ``name`` for writing, creating it for this encoder if needed; checks the model."""
+    def open_or_create(self, name: str, *, embedding_model: str, dimension: int,
+                       recipe: dict | None = None) -> Collection:
+        """Open ``name`` for writing, creating it for this encoder if needed; checks the model
+        and, when given, the ingestion ``recipe`` (:meth:`Collection.adopt_recipe`)."""
         if not self.exists(name):
             self.create(name, embedding_model=embedding_model, dimension=dimension)
         col = self.open(name, writable=True)
         try:
             col.check_model(embedding_model, dimension)
+            if recipe is not None:
+                col.adopt_recipe(recipe)
         except Exception:
             col.close()
             raise
