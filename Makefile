@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # torch is pinned in the same install command: an unpinned torch can pull a
 # multi-GB CUDA build on a machine without a GPU.
 TORCH  ?= torch==2.13.0
-EXTRAS ?= engine,server,llamacpp,ui,dev
+EXTRAS ?= engine,cpu,server,llamacpp,ui,dev
 # Keep models and collections of the demo and the tests inside the checkout.
 export RAG_HOME ?= $(CURDIR)/.rag-home
 
