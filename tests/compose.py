@@ -62,3 +62,13 @@ def with_option(args: list[str], option: str, value: str) -> list[str]:
     """``args`` with ``option``'s value replaced (e.g. ``--port`` by a free port)."""
     i = args.index(option)
     return [*args[: i + 1], value, *args[i + 2:]]
+
+
+def local_env(service: dict, home: Path, **overrides: str) -> dict[str, str]:
+    """A service's environment for a run on this machine: data in ``home``, no container
+    paths (the model cache comes from the test helpers), ``overrides`` on top."""
+    env = {k: str(v) for k, v in service["environment"].items()
+           if k not in ("HF_HOME", "RAG_HOST", "RAG_PORT", "RAG_MODELS_HOME")}
+    env["RAG_HOME"] = str(home)
+    env.update(overrides)
+    return env

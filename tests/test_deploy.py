@@ -240,19 +240,21 @@ def test_ui_command_runs_without_torch_or_faiss(services, tmp_path):
     assert "http://api:8000" in log.read_text()
 
 
-def service_env(service: dict, home, **overrides: str) -> dict[str, str]:
-    """A service's environment for a run on this machine: paths into ``home``, no container paths."""
-    env = {k: str(v) for k, v in service["environment"].items() if k not in ("HF_HOME", "RAG_HOST", "RAG_PORT")}
-    env.update({"RAG_HOME": str(home)})
-    env.pop("RAG_MODELS_HOME")  # running_server passes the provisioned models
-    env.update(overrides)
-    return env
-
-
 @pytest.mark.slow
 def test_api_cpu_command_serves_with_its_environment(services, tmp_path, models_home):
     """``rag serve`` with the api-cpu service's environment (the small model, for speed)."""
-    env = service_env(services["api-cpu"], tmp_path / "home",
-                      RAG_GENERATOR_MODEL="smollm2-135m-instruct-q4_1", RAG_GENERATOR_CONTEXT_WINDOW="2048")
+    env = compose.local_env(services["api-cpu"], tmp_path / "home",
+                            RAG_GENERATOR_MODEL="smollm2-135m-instruct-q4_1", RAG_GENERATOR_CONTEXT_WINDOW="2048")
     with running_server(tmp_path / "home", models_home, env=env) as url:
         assert httpx.get(url + "/readyz", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(("backend", "workers", "expected"), [("openai", 0, 64), ("llamacpp", 0, 4), ("openai", 200, 200)])
+def test_asks_run_as_concurrently_as_the_backend_allows(settings, backend, workers, expected):
+    pytest.importorskip("fastapi", reason="install the 'server' extra")
+    from rag.api.app import create_app
+
+    settings = settings.model_copy(update={"generator_backend": backend, "ask_workers": workers})
+    app = create_app(settings, warm_up=False)
+    assert app.state.ask_executor._max_workers == expected
+    app.state.ask_executor.shutdown()

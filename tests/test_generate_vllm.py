@@ -8,6 +8,7 @@ per module (40-100 s to healthy on 2 cores) and is stopped after it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -89,3 +90,58 @@ def test_unknown_model_is_a_generator_error(vllm_server_url: str) -> None:
     with pytest.raises(GeneratorError, match="404") as info:
         gen.generate([{"role": "user", "content": "Hi"}], max_tokens=2)
     assert not isinstance(info.value, GeneratorUnavailableError)
+
+
+# --------------------------------------------------------------------------- the compose api service on it
+
+POLICY = """# Vacation policy
+
+Employees of Zorblatt Industries get 27 vacation days per year.
+
+Unused vacation days expire at the end of March of the following year.
+"""
+QUESTIONS = [f"{q} (asked by employee {i})" for i, q in enumerate([
+    "How many vacation days do Zorblatt employees get?",
+    "When do unused vacation days expire at Zorblatt Industries?",
+] * 6)]
+
+
+def running_requests(vllm_url: str) -> float:
+    """vLLM's gauge of requests it is generating for right now."""
+    import httpx
+
+    text = httpx.get(vllm_url + "/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("vllm:num_requests_running"))
+
+
+def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path, models_home) -> None:
+    """``rag serve`` with the api service's environment: 12 asks at once reach vLLM together
+    (the old fixed pool of 4 threads let at most 4 through)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.client import RAGClient
+
+    with vllm_server.api_on_vllm(vllm_server_url, tmp_path / "home", models_home) as url:
+        client = RAGClient(url, timeout=300)
+        client.create_collection("policy")
+        (tmp_path / "policy.md").write_text(POLICY)
+        assert client.wait_for_job(client.upload("policy", [tmp_path / "policy.md"]).job_id).state == "succeeded"
+        peak, done = [0.0], threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], running_requests(vllm_server_url))
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+                answers = list(pool.map(lambda q: client.ask("policy", q, max_tokens=48), QUESTIONS))
+        finally:
+            done.set()
+            watcher.join()
+    assert all(a.model == vllm_server.SERVED_NAME for a in answers), [a.reason for a in answers]
+    assert peak[0] > 4, f"at most {peak[0]:.0f} requests ran at once in vLLM"

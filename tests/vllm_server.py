@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests import compose
-from tests.api_server import free_port
+from tests.api_server import free_port, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("VLLM_VENV", ROOT / ".venv-vllm"))
@@ -88,3 +88,14 @@ def running_vllm(log_path: Path, *, timeout: float = HEALTH_TIMEOUT_S) -> Iterat
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextlib.contextmanager
+def api_on_vllm(vllm_url: str, home: Path, models_home: Path, **overrides: str) -> Iterator[str]:
+    """``rag serve`` with the compose ``api`` service's environment, answering through the
+    vLLM server at ``vllm_url``; yields the API's base URL."""
+    service = compose.load()["services"]["api"]
+    env = compose.local_env(service, home, RAG_GENERATOR_BASE_URL=vllm_url + "/v1", RAG_GENERATOR_MODEL="",
+                            RAG_GENERATOR_CONTEXT_WINDOW=str(MAX_MODEL_LEN), **overrides)
+    with running_server(home, models_home, env=env) as url:
+        yield url
