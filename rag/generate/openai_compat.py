@@ -1,11 +1,12 @@
 """Generation through any OpenAI-compatible HTTP server (``vllm serve`` in production).
 
 Speaks ``/v1/chat/completions`` (SSE streaming, ``logprobs``/``top_logprobs``) and
-``/v1/models`` with plain httpx. Token counts are exact and local with the served
-model's tokenizer when it loads offline (see :mod:`rag.generate.tokenizer`), else
-they come from vLLM's ``/tokenize`` (other servers fall back to an estimate). Connection errors, 429 and 5xx answers are
-retried with exponential backoff before the first byte of a reply; a server that
-stays unreachable raises :class:`GeneratorUnavailableError` naming its URL.
+``/v1/models`` with plain httpx. Token counts are exact and in-process with the served
+model's tokenizer when it loads offline (see :mod:`rag.generate.tokenizer`), else they
+come from vLLM's ``/tokenize`` (other servers fall back to an estimate). Connection
+errors, 429 and 5xx answers are retried with exponential backoff before the first byte
+of a reply; a server that stays unreachable raises :class:`GeneratorUnavailableError`
+naming its URL.
 """
 
 from __future__ import annotations

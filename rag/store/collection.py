@@ -104,6 +104,7 @@ class Collection:
             if self.writable and self._dirty:
                 self.save_index()
             self._conn.close()
+            self._gpu_copy = None  # give its GPU memory back now, not when this object is collected
             if self._lock_fh is not None:
                 self._lock_fh.close()
                 self._lock_fh = None
