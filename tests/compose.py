@@ -36,10 +36,21 @@ def interpolate(text: str, env: dict[str, str]) -> str:
 
 
 def load(env: dict[str, str] | None = None) -> dict:
-    """The compose file, interpolated with ``env`` (default: every variable at its default)."""
+    """The compose file, interpolated with ``env`` (default: every variable at its default).
+
+    As in Compose, the YAML is parsed first and its strings interpolated afterwards, so
+    ``KEY: ${EMPTY:-}`` is the empty string, not null.
+    """
     import yaml
 
-    return yaml.safe_load(interpolate(COMPOSE.read_text(), env or {}))
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return interpolate(node, env or {}) if isinstance(node, str) else node
+
+    return walk(yaml.safe_load(COMPOSE.read_text()))
 
 
 def env_example() -> dict[str, str]:

@@ -113,6 +113,7 @@ def test_service_environments_are_valid_settings(services, monkeypatch):
             monkeypatch.setenv(key, str(value))
         settings = get_settings()
         assert settings.port == 8000 and str(settings.home) == "/data", name
+        assert settings.api_key is None or not settings.api_key.get_secret_value(), "API_KEY unset must mean no key"
     assert get_settings().generator_backend == "llamacpp" and get_settings().index_device == "cpu"  # api-cpu
 
 
