@@ -52,10 +52,19 @@ class Settings(BaseSettings):
     )
     generator_context_window: int = Field(4096, ge=256)
     generator_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")
-    generator_base_url: str = "http://127.0.0.1:8000/v1"
+    # :8001, next to `rag serve` on :8000 (the `llm` service of docker-compose.yml listens there).
+    generator_base_url: str = "http://127.0.0.1:8001/v1"
     generator_api_key: SecretStr | None = None
     generator_timeout: float = Field(120.0, gt=0)
     generator_retries: int = Field(3, ge=0, le=10)
+    generator_tokenizer: str = Field(
+        "", description="openai: tokenizer that counts prompt tokens locally (Hugging Face id or folder; empty = the "
+        "served model's, as the server reports it); loaded offline only, else the server's /tokenize counts.",
+    )
+    ask_workers: int = Field(
+        0, ge=0, description="Answers `rag serve` generates at once; 0 = per backend: 64 against an OpenAI-compatible "
+        "server (which batches them), 4 with the in-process llama.cpp (which generates one at a time).",
+    )
 
     # Retrieval and answering
     default_k: int = Field(5, ge=1, le=100, description="Passages retrieved for an answer.")
@@ -97,6 +106,9 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=256)
     hnsw_ef_search: int = Field(96, ge=8)
     ivf_nprobe: int = Field(16, ge=1)
+    index_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."
+    )
 
     # Ingestion limits
     max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")
@@ -112,6 +124,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Where provisioned model files are cached."""
         return self.models_home or self.home / "models"
+
+    @property
+    def ask_concurrency(self) -> int:
+        """Answers generated at once: ``ask_workers``, or the backend's default when it is 0."""
+        return self.ask_workers or (64 if self.generator_backend == "openai" else 4)
 
     @property
     def collections_dir(self) -> Path:

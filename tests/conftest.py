@@ -17,6 +17,23 @@ os.environ.setdefault("RAG_HOME", str(ROOT / ".rag-home"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` on a machine without a CUDA device (torch is imported
+    only when such a test was collected)."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if not has_cuda:
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
+
+
 def dataset(*parts: str) -> Path:
     """A path under ../shared/datasets; skips the test when the data is absent."""
     path = DATASETS.joinpath(*parts)

@@ -46,7 +46,7 @@ from rag.store.index import new_index, IndexParams
 try:
     new_index("flat", 8, IndexParams())
 except MissingDependencyError as exc:
-    assert "engine" in str(exc) and "pip install" in str(exc), exc
+    assert "'cpu' extra" in str(exc) and "pip install" in str(exc), exc
     print("ok")
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

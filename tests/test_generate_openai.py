@@ -174,3 +174,41 @@ def test_count_tokens_uses_tokenize(server) -> None:
     gen = OpenAICompatGenerator(url, model="m")
     assert gen.count_tokens("whatever") == 7
     assert script.requests[-1][2] == {"model": "m", "prompt": "whatever", "add_special_tokens": False}
+
+
+@pytest.fixture
+def word_tokenizer(tmp_path):
+    """A real (tiny, word-level) Hugging Face tokenizer folder, as a served model's would be."""
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate("the answer is in passage one two".split())}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
+    return tmp_path / "tok"
+
+
+def test_count_tokens_locally_with_the_tokenizer_the_server_reports(server, word_tokenizer) -> None:
+    url, script = server
+    script.add("/v1/models", 200, {"data": [{"id": "served", "root": str(word_tokenizer), "max_model_len": 2048}]})
+    gen = OpenAICompatGenerator(url)
+    assert gen.count_tokens("the answer is in passage two") == 6
+    assert gen.count_tokens("unknown words, here") == 4  # [UNK] [UNK] , [UNK]
+    assert [path for path, _, _ in script.requests] == ["/v1/models"]  # no /tokenize round trip
+
+
+def test_count_tokens_with_a_configured_tokenizer_needs_no_server(server, word_tokenizer) -> None:
+    url, script = server
+    assert OpenAICompatGenerator(url, tokenizer=str(word_tokenizer)).count_tokens("passage one") == 2
+    assert script.requests == []
+
+
+def test_count_tokens_asks_the_server_when_no_tokenizer_loads_offline(server) -> None:
+    url, script = server
+    script.add("/v1/models", 200, {"data": [{"id": "org/not-cached-anywhere", "root": "/no/such/folder"}]})
+    script.add("/tokenize", 200, {"count": 5})
+    gen = OpenAICompatGenerator(url)
+    assert gen.count_tokens("a b") == 5 and gen.count_tokens("c d") == 5
+    assert [path for path, _, _ in script.requests] == ["/v1/models", "/tokenize", "/tokenize"]

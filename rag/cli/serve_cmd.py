@@ -38,7 +38,8 @@ def run(args, settings) -> int:
     port = args.port or settings.port
     os.environ[WARM_UP_ENV] = "1" if args.warm_up else "0"
     shown = f"[{host}]" if ":" in host else host
-    auth = " (API key required)" if settings.api_key is not None else ""
+    # An empty RAG_API_KEY (docker-compose.yml passes API_KEY through, set or not) means no key.
+    auth = " (API key required)" if settings.api_key is not None and settings.api_key.get_secret_value() else ""
     print(f"serving http://{shown}:{port}/v1{auth} — docs at http://{shown}:{port}/docs", flush=True)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=args.log_level,
                 timeout_graceful_shutdown=5)

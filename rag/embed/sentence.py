@@ -105,7 +105,9 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         counter = self._counter
         if counter is None:
-            counter = self._counter = _make_counter(self.tokenizer)
+            from rag.models.tokens import token_counter
+
+            counter = self._counter = token_counter(self.tokenizer)
         return counter(text)
 
 
@@ -123,21 +125,6 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _make_counter(tokenizer):
-    """A fast token counter: the Rust tokenizer directly (~5x less overhead per call),
-    as a copy without the padding and truncation that model folders often configure
-    (with them, every text would count as the padded length)."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
-    from tokenizers import Tokenizer
-
-    fast = Tokenizer.from_str(backend.to_str())
-    fast.no_padding()
-    fast.no_truncation()
-    return lambda text: len(fast.encode(text, add_special_tokens=False).ids)
 
 
 def quiet_hub(*, local: bool) -> None:

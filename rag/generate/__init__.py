@@ -12,7 +12,7 @@ Importing this package is cheap: backends (and llama_cpp, httpx) load on use.
 Example:
     >>> from rag.config import get_settings                         # doctest: +SKIP
     >>> gen = make_generator(get_settings(generator_backend="openai",
-    ...                                   generator_base_url="http://127.0.0.1:8000/v1"))  # doctest: +SKIP
+    ...                                   generator_base_url="http://127.0.0.1:8001/v1"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def make_generator(settings: Settings) -> Generator:
     Settings read (all optional, ``RAG_`` env prefix): ``generator_backend``
     (``llamacpp``/``openai``), ``generator_model``, ``generator_context_window``,
     ``generator_threads``, ``generator_base_url``, ``generator_api_key``,
-    ``generator_timeout``, ``generator_retries``.
+    ``generator_timeout``, ``generator_retries``, ``generator_tokenizer``.
 
     For llama.cpp, ``generator_model`` is a GGUF path or a registry name
     (:mod:`rag.models`, default: the packaged Qwen2.5 1.5B); it is resolved, and
@@ -86,11 +86,12 @@ def make_generator(settings: Settings) -> Generator:
         if hasattr(api_key, "get_secret_value"):
             api_key = api_key.get_secret_value()
         return OpenAICompatGenerator(
-            str(_setting(settings, "generator_base_url", "http://127.0.0.1:8000/v1")),
+            str(_setting(settings, "generator_base_url", "http://127.0.0.1:8001/v1")),
             model=model or None,
             api_key=api_key or None,
             timeout=float(_setting(settings, "generator_timeout", 120.0)),
             retries=int(_setting(settings, "generator_retries", 3)),
             context_window=window or None,
+            tokenizer=str(_setting(settings, "generator_tokenizer", "")) or None,
         )
     raise ConfigError(f"unknown generator backend {backend!r}; choose one of: {', '.join(BACKENDS)}")

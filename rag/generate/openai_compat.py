@@ -1,10 +1,12 @@
 """Generation through any OpenAI-compatible HTTP server (``vllm serve`` in production).
 
 Speaks ``/v1/chat/completions`` (SSE streaming, ``logprobs``/``top_logprobs``) and
-``/v1/models`` with plain httpx, plus vLLM's ``/tokenize`` for exact token counts
-(other servers fall back to an estimate). Connection errors, 429 and 5xx answers are
-retried with exponential backoff before the first byte of a reply; a server that
-stays unreachable raises :class:`GeneratorUnavailableError` naming its URL.
+``/v1/models`` with plain httpx. Token counts are exact and in-process with the served
+model's tokenizer when it loads offline (see :mod:`rag.generate.tokenizer`), else they
+come from vLLM's ``/tokenize`` (other servers fall back to an estimate). Connection
+errors, 429 and 5xx answers are retried with exponential backoff before the first byte
+of a reply; a server that stays unreachable raises :class:`GeneratorUnavailableError`
+naming its URL.
 """
 
 from __future__ import annotations
@@ -32,16 +34,19 @@ class OpenAICompatGenerator(GeneratorBase):
 
     Args:
         base_url: the server, with or without the ``/v1`` suffix
-            (``http://127.0.0.1:8000`` and ``http://127.0.0.1:8000/v1`` are the same).
+            (``http://127.0.0.1:8001`` and ``http://127.0.0.1:8001/v1`` are the same).
         model: model name to request; empty asks ``/v1/models`` and uses the first.
         api_key: sent as ``Authorization: Bearer <key>`` when given.
         timeout: seconds to wait for connecting and between bytes of a reply.
         retries: extra attempts after a connection error, 429 or 5xx.
         backoff: first retry delay in seconds; doubles each attempt (capped at 8 s).
         context_window: an upper bound on the window; the server's ``max_model_len`` wins if smaller.
+        tokenizer: Hugging Face id or folder of the tokenizer that counts prompt tokens
+            locally; empty tries the model the server reports (``root`` in ``/v1/models``)
+            and the served id. Without one that loads offline, counts come from the server.
 
     Example:
-        >>> gen = OpenAICompatGenerator("http://127.0.0.1:8000/v1")          # doctest: +SKIP
+        >>> gen = OpenAICompatGenerator("http://127.0.0.1:8001/v1")          # doctest: +SKIP
         >>> "".join(gen.stream([{"role": "user", "content": "Hi"}], max_tokens=8))  # doctest: +SKIP
     """
 
@@ -55,6 +60,7 @@ class OpenAICompatGenerator(GeneratorBase):
         retries: int = 3,
         backoff: float = 0.5,
         context_window: int | None = None,
+        tokenizer: str | None = None,
     ) -> None:
         root = base_url.rstrip("/")
         self.root = root[: -len("/v1")] if root.endswith("/v1") else root
@@ -67,6 +73,9 @@ class OpenAICompatGenerator(GeneratorBase):
         self._window_cap = context_window or None
         self._server_window: int | None = None
         self._can_tokenize: bool | None = None
+        self._tokenizer_name = tokenizer or None
+        self._model_root: str | None = None
+        self._local_count: Any = None  # None: not tried yet; False: none loads offline
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -186,6 +195,7 @@ class OpenAICompatGenerator(GeneratorBase):
             raise GeneratorError(f"generator server {self.root} serves no model (GET /v1/models is empty)")
         wanted = next((m for m in data if m.get("id") == self._model), data[0]) if self._model else data[0]
         self._model = self._model or wanted["id"]
+        self._model_root = wanted.get("root") or None
         if wanted.get("max_model_len"):
             self._server_window = int(wanted["max_model_len"])
 
@@ -202,7 +212,11 @@ class OpenAICompatGenerator(GeneratorBase):
         return min(windows)
 
     def count_tokens(self, text: str) -> int:
-        """Exact count through vLLM's ``/tokenize``; an estimate (chars / 4) on other servers."""
+        """Exact count with the local tokenizer, else through vLLM's ``/tokenize``; an
+        estimate (chars / 4) on other servers."""
+        count = self._local_counter()
+        if count:
+            return count(text)
         if self._can_tokenize is not False:
             body = {"model": self.model, "prompt": text, "add_special_tokens": False}
             try:
@@ -217,6 +231,23 @@ class OpenAICompatGenerator(GeneratorBase):
                 log.warning("%s has no usable /tokenize (%s); estimating token counts", self.root, exc)
                 self._can_tokenize = False
         return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    def _local_counter(self) -> Any:
+        """The local token counter, loaded once (False when none loads offline)."""
+        if self._local_count is None:
+            names = [self._tokenizer_name] if self._tokenizer_name else None
+            if names is None:
+                model = self.model  # asks /v1/models: the card names the model the server loaded
+                names = [self._model_root or "", model]
+            from .tokenizer import local_counter
+
+            found = local_counter(names)
+            with self._lock:
+                if self._local_count is None:
+                    self._local_count = found[0] if found else False
+            if found:
+                log.info("counting prompt tokens locally with the tokenizer of %s", found[1])
+        return self._local_count
 
     # -- the Generator primitives ----------------------------------------------
 

@@ -66,6 +66,9 @@ class Collection:
         self._index_generation = -1
         self._dirty = False  # in-memory index holds changes not yet saved
         self._lexical = None
+        self._on_gpu: bool | None = None  # decided on the first search (see rag.store.gpu)
+        self._gpu_copy = None
+        self._gpu_key: tuple | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
@@ -99,6 +102,7 @@ class Collection:
             if self.writable and self._dirty:
                 self.save_index()
             self._conn.close()
+            self._gpu_copy = None  # give its GPU memory back now, not when this object is collected
             if self._lock_fh is not None:
                 self._lock_fh.close()
                 self._lock_fh = None
@@ -286,8 +290,25 @@ class Collection:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
             params = faiss_index.selector_params(allowed) if allowed is not None else None
             faiss_index.set_threads(self._settings.query_threads)
-            scores, ids = index.search(q, min(k, int(index.ntotal)), params=params)
+            searcher = index if allowed is not None else self._searcher(index)
+            scores, ids = searcher.search(q, min(k, int(index.ntotal)), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _searcher(self, index):
+        """The index unfiltered searches use: its GPU copy when there is one (made again
+        after the index changed), else the index itself."""
+        from rag.store import gpu
+
+        if self._on_gpu is None:
+            self._on_gpu = gpu.wants_gpu(faiss_index.faiss_module(), self._settings.index_device)
+        if not self._on_gpu:
+            return index
+        key = (id(index), self._index_generation, int(index.ntotal))
+        if key != self._gpu_key:
+            self._gpu_copy = None  # free the stale copy's GPU memory before making the new one
+            self._gpu_copy = gpu.to_gpu(faiss_index.faiss_module(), index, self._index_kind)
+            self._gpu_key = key
+        return self._gpu_copy if self._gpu_copy is not None else index
 
     def lexical_ids(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the ``k`` best lexical matches."""
