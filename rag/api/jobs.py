@@ -65,6 +65,8 @@ class IngestJobs:
 
     def stop(self) -> None:
         self._queue.put(None)
+        if self._ingestor is not None:
+            self._ingestor.load.close()
 
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:
@@ -113,9 +115,12 @@ class IngestJobs:
 
     def _get_ingestor(self):
         if self._ingestor is None:
+            from ingest.loaders.isolated import IsolatedLoader
             from ingest.pipeline import Ingestor
 
-            self._ingestor = Ingestor(self.settings, embedder=self.service.embedder)
+            # Uploads are untrusted: each file is parsed in a child process with a time limit.
+            loader = IsolatedLoader(self.settings.parse_timeout, self.settings.parse_memory_mb)
+            self._ingestor = Ingestor(self.settings, embedder=self.service.embedder, load=loader)
         return self._ingestor
 
     def _update(self, job_id: str, **fields) -> None:

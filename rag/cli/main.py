@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "rag.cli.models_cmd",
     "rag.cli.eval_cmd",
     "rag.cli.serve_cmd",
+    "rag.cli.keys_cmd",
     "rag.cli.ui_cmd",
 )
 

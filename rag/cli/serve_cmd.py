@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
 
 
 def run(args, settings) -> int:
+    from rag.auth import KeyStore, auth_decision
     from rag.errors import require
 
     require("fastapi", "server")
@@ -37,9 +38,13 @@ def run(args, settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     os.environ[WARM_UP_ENV] = "1" if args.warm_up else "0"
+    # The app factory reads the settings again: it must see the address actually bound
+    # (authentication and the Host check depend on it).
+    os.environ["RAG_HOST"] = host
     shown = f"[{host}]" if ":" in host else host
-    auth = " (API key required)" if settings.api_key is not None else ""
-    print(f"serving http://{shown}:{port}/v1{auth} — docs at http://{shown}:{port}/docs", flush=True)
+    decision = auth_decision(settings.model_copy(update={"host": host}), KeyStore.for_settings(settings))
+    print(f"serving http://{shown}:{port}/v1 — docs at http://{shown}:{port}/docs", flush=True)
+    print(("WARNING: " if settings.auth == "off" else "") + decision.reason, flush=True)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=args.log_level,
                 timeout_graceful_shutdown=5)
     return 0
