@@ -18,6 +18,8 @@ _MB = 1024 * 1024
 
 #: Environment switch read by :func:`app_from_env` ("0" = no warm-up); set by ``rag serve --no-warm-up``.
 WARM_UP_ENV = "RAG_SERVE_WARM_UP"
+#: Level of the ``rag`` JSON logs; set by ``rag serve --log-level``.
+LOG_LEVEL_ENV = "RAG_SERVE_LOG_LEVEL"
 
 
 def app_from_env() -> FastAPI:
@@ -27,6 +29,9 @@ def app_from_env() -> FastAPI:
 
     from rag.config import get_settings
 
+    from rag.api.logs import configure_logging
+
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
     return create_app(get_settings(), warm_up=os.environ.get(WARM_UP_ENV, "1") != "0")
 
 
@@ -52,7 +57,8 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     from rag.api.metrics import Metrics
     from rag.api.auth import AuthMiddleware
     from rag.api.guards import HostOriginMiddleware, allowed_hosts
-    from rag.api.middleware import MULTIPART_SLACK, BodyLimitMiddleware, MetricsMiddleware
+    from rag.api.observe import ObserveMiddleware
+    from rag.api.middleware import MULTIPART_SLACK, BodyLimitMiddleware
     from rag.api.ratelimit import RateLimiter
     from rag.auth import KeyStore, auth_decision
     from rag.api.readiness import Readiness
@@ -110,5 +116,6 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"])
     app.add_middleware(HostOriginMiddleware, hosts=allowed_hosts(settings), origins=origins)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Outermost: refused requests get an id, a metric and a log line too.
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
     return app

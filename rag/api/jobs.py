@@ -112,6 +112,9 @@ class IngestJobs:
         self._update(job_id, state=state, summary=summary, results=summary.files,
                      files_done=len(summary.files), error=error)
         self.metrics.jobs.labels(state).inc()
+        self.metrics.ingest_chunks.inc(summary.chunks)
+        for stage, seconds in summary.timings.items():
+            self.metrics.ingest_seconds.labels(stage).inc(seconds)
 
     def _get_ingestor(self):
         if self._ingestor is None:

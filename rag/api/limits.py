@@ -6,13 +6,13 @@ The schemas carry hard upper bounds; these are the server's own, usually tighter
 
 from __future__ import annotations
 
-from rag.errors import InvalidInputError
+from rag.api.errors import LimitExceededError
 
 
 def check_question(question: str, settings, field: str = "query") -> None:
     """Refuse a question longer than ``max_question_chars``."""
     if len(question) > settings.max_question_chars:
-        raise InvalidInputError(f"{field}: the question is {len(question)} characters long; the limit is "
+        raise LimitExceededError(f"{field}: the question is {len(question)} characters long; the limit is "
                                 f"{settings.max_question_chars} (max_question_chars)")
 
 
@@ -23,7 +23,7 @@ def check_filters(filters, settings) -> None:
     for field in ("doc_ids", "tags"):
         values = getattr(filters, field, None) or []
         if len(values) > settings.max_filter_items:
-            raise InvalidInputError(f"filters.{field}: {len(values)} items; the limit is "
+            raise LimitExceededError(f"filters.{field}: {len(values)} items; the limit is "
                                     f"{settings.max_filter_items} (max_filter_items)")
 
 

@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: request metrics and the body size limits (authentication: :mod:`rag.api.auth`).
+"""Pure ASGI middleware: the body size limits, and helpers the other middleware share
+(authentication: :mod:`rag.api.auth`; Host/Origin: :mod:`rag.api.guards`; ids, metrics, logs:
+:mod:`rag.api.observe`).
 
 They are plain ASGI (not ``BaseHTTPMiddleware``) so that streamed answers pass
 through untouched and a refused request is answered before its body is read.
@@ -7,7 +9,6 @@ through untouched and a refused request is answered before its body is read.
 from __future__ import annotations
 
 import json
-import time
 
 from fastapi import HTTPException
 
@@ -33,32 +34,6 @@ def header(scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
-
-
-class MetricsMiddleware:
-    """Counts requests and times them, by route template and status."""
-
-    def __init__(self, app, metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
 
 
 class BodyLimitMiddleware:

@@ -14,6 +14,7 @@ import os
 APP_FACTORY = "rag.api.app:app_from_env"
 #: Read by the factory; mirrors ``--no-warm-up``.
 WARM_UP_ENV = "RAG_SERVE_WARM_UP"
+LOG_LEVEL_ENV = "RAG_SERVE_LOG_LEVEL"
 
 
 def add_parser(sub) -> None:
@@ -38,6 +39,7 @@ def run(args, settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     os.environ[WARM_UP_ENV] = "1" if args.warm_up else "0"
+    os.environ[LOG_LEVEL_ENV] = args.log_level
     # The app factory reads the settings again: it must see the address actually bound
     # (authentication and the Host check depend on it).
     os.environ["RAG_HOST"] = host

@@ -74,6 +74,8 @@ async def retrieve(name: str, body: RetrieveRequest, request: Request) -> Search
     """The passages that best match the query (no generation)."""
     require_read(request, name)
     check_request(body, request.app.state.settings)
-    return await run_blocking(get_service(request).retrieve, name, with_default_k(body, body, request),
-                              timeout=request.app.state.settings.request_timeout)
+    found = await run_blocking(get_service(request).retrieve, name, with_default_k(body, body, request),
+                               timeout=request.app.state.settings.request_timeout)
+    request.app.state.metrics.observe_stages({"retrieve": found.seconds})
+    return found
 
