@@ -146,7 +146,8 @@ class KeyStore:
 
     def has_active(self) -> bool:
         """Whether any key is active (then the API requires one, even on loopback)."""
-        return any(k.revoked_at is None for k in self.list())
+        rows, _ = self._run("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1")
+        return bool(rows)
 
 
 def _record(row) -> ApiKey:

@@ -6,7 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 #: Roles, weakest first. reader: ask, retrieve and list what it is granted;
-#: writer: also upload and delete documents, create granted collections; admin: everything.
+#: writer: also create, upload to and delete (documents of) granted collections; admin: everything.
 ROLES = ("reader", "writer", "admin")
 
 
@@ -37,11 +37,6 @@ class Principal:
     def can_write(self, collection: str) -> bool:
         """Upload and delete documents; create the collection."""
         return self.role in ("writer", "admin") and self._granted(collection)
-
-    @property
-    def is_admin(self) -> bool:
-        """Delete collections (and everything a writer can do, on every collection)."""
-        return self.role == "admin"
 
 
 #: The caller when authentication is off (loopback without keys, or turned off explicitly).
