@@ -55,11 +55,14 @@ class Ingestor:
         >>> summary = ing.ingest(["docs/"], "handbook")  # doctest: +SKIP
     """
 
-    def __init__(self, settings, embedder=None) -> None:
+    def __init__(self, settings, embedder=None, load: Callable[..., LoadedDocument] | None = None) -> None:
+        """``load`` replaces :func:`load_document` (same signature), e.g. with an
+        :class:`ingest.loaders.isolated.IsolatedLoader` for untrusted uploads."""
         from rag.embed import make_embedder
 
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        self.load = load or load_document
         self.manager = CollectionManager(settings)
         self._chunker: Chunker | None = None
 
@@ -182,7 +185,7 @@ class Ingestor:
             except OSError:
                 pass  # load_document reports it
         try:
-            doc = load_document(cand.path, max_bytes=int(self.settings.max_file_mb * 1024 * 1024))
+            doc = self.load(cand.path, max_bytes=int(self.settings.max_file_mb * 1024 * 1024))
         except LoadError as exc:
             return _Parsed(cand, FileResult(path=source, status="failed", reason=exc.message,
                                             seconds=time.perf_counter() - t0))

@@ -91,9 +91,31 @@ class Settings(BaseSettings):
     # HTTP server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    api_key: SecretStr | None = Field(None, description="When set, requests need 'Authorization: Bearer <key>'.")
+    api_key: SecretStr | None = Field(
+        None, description="A single admin key ('Authorization: Bearer <key>'), besides the keys of `rag keys`; "
+        "empty = none.")
     max_upload_mb: float = Field(100.0, gt=0)
     request_timeout: float = Field(300.0, gt=0, description="Seconds before an ask request is abandoned.")
+
+    # Access control (see docs/security.md)
+    auth: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: a key is required unless the server binds to loopback and no key exists; "
+        "on: always; off: never (logged as a warning).")
+    allowed_hosts: str = Field(
+        "", description="Comma-separated Host header values accepted (DNS-rebinding guard); empty = loopback names "
+        "plus the bound host; '*' = any.")
+    cors_origins: str = Field(
+        "", description="Comma-separated browser origins allowed to call the API (e.g. https://app.example.com); "
+        "empty = same origin only.")
+
+    # Request limits
+    max_json_kb: float = Field(1024.0, gt=0, description="Largest JSON request body, in KiB (uploads: max_upload_mb).")
+    max_upload_files: int = Field(100, ge=1, description="Most files in one upload request.")
+    max_filter_items: int = Field(256, ge=1, description="Most items in a filter list (doc_ids, tags).")
+    max_question_chars: int = Field(4000, ge=1, le=4000, description="Longest question, in characters.")
+    rate_limit_per_minute: float = Field(
+        600.0, ge=0, description="Requests per minute per API key (per client address without keys); 0 = no limit.")
+    rate_limit_burst: int = Field(100, ge=1, description="Requests a key may send at once before the rate applies.")
 
     # Chunking (sizes are in the encoder's own tokens)
     chunk_tokens: int = Field(200, ge=16, le=8192)
@@ -112,6 +134,10 @@ class Settings(BaseSettings):
 
     # Ingestion limits
     max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")
+    parse_timeout: float = Field(
+        120.0, gt=0, description="Seconds one uploaded file may take to parse (in a child process) before it fails.")
+    parse_memory_mb: int = Field(
+        4096, ge=0, description="Address-space limit of the parsing child process, in MiB; 0 = no limit.")
 
     @field_validator("home", "models_home", mode="before")
     @classmethod
@@ -119,6 +145,22 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return Path(v).expanduser()
         return v
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, v: object) -> object:
+        # RAG_API_KEY="" must not read as "a key is set" anywhere (it once printed
+        # "API key required" while installing no check).
+        if isinstance(v, str) and not v.strip():
+            return None
+        if isinstance(v, SecretStr) and not v.get_secret_value().strip():
+            return None
+        return v
+
+    @staticmethod
+    def split_list(value: str) -> list[str]:
+        """``"a, b,,c"`` -> ``["a", "b", "c"]`` (for the comma-separated settings)."""
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @property
     def models_dir(self) -> Path:

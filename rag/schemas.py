@@ -135,9 +135,12 @@ MAX_QUERY_CHARS = 4000
 class SearchFilters(BaseModel):
     """Restrict retrieval to some documents. Conditions combine with AND."""
 
-    doc_ids: list[int] | None = Field(None, description="Only these documents.")
-    source: str | None = Field(None, description="Shell-style pattern on the source path, e.g. '*/reports/*.pdf'.")
-    tags: list[str] | None = Field(None, description="Documents carrying at least one of these tags.")
+    # Hard bounds; the server's max_filter_items is usually tighter.
+    doc_ids: list[int] | None = Field(None, max_length=10_000, description="Only these documents.")
+    source: str | None = Field(None, max_length=1000,
+                               description="Shell-style pattern on the source path, e.g. '*/reports/*.pdf'.")
+    tags: list[str] | None = Field(None, max_length=10_000,
+                                   description="Documents carrying at least one of these tags.")
 
 
 class RetrieveRequest(BaseModel):

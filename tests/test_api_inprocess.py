@@ -20,7 +20,8 @@ class _BrokenRetriever:
 def make_client(settings, embedder):
     def make(service: RAGService, **overrides) -> TestClient:
         app = create_app(settings.model_copy(update=overrides), service, warm_up=False)
-        return TestClient(app, raise_server_exceptions=False)
+        # The Host check accepts loopback names only (TestClient says "testserver" by default).
+        return TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
 
     return make
 

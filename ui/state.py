@@ -40,7 +40,8 @@ def config() -> UIConfig:
         timeout = 300.0
     return UIConfig(
         api_url=os.environ.get(URL_ENV, DEFAULT_URL).strip() or DEFAULT_URL,
-        api_key=os.environ.get(KEY_ENV) or None,
+        # The server's own RAG_API_KEY, when the UI runs beside it, saves passing it twice.
+        api_key=os.environ.get(KEY_ENV) or os.environ.get("RAG_API_KEY") or None,
         timeout=timeout,
         eval_dir=Path(os.environ.get(EVAL_DIR_ENV) or "eval-runs"),
     )

@@ -15,6 +15,8 @@ _MB = 1024 * 1024
 
 #: Environment switch read by :func:`app_from_env` ("0" = no warm-up); set by ``rag serve --no-warm-up``.
 WARM_UP_ENV = "RAG_SERVE_WARM_UP"
+#: Level of the ``rag`` JSON logs; set by ``rag serve --log-level``.
+LOG_LEVEL_ENV = "RAG_SERVE_LOG_LEVEL"
 
 
 def app_from_env() -> FastAPI:
@@ -24,6 +26,9 @@ def app_from_env() -> FastAPI:
 
     from rag.config import get_settings
 
+    from rag.api.logs import configure_logging
+
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
     return create_app(get_settings(), warm_up=os.environ.get(WARM_UP_ENV, "1") != "0")
 
 
@@ -47,7 +52,12 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     from rag.api.errors import install_error_handlers
     from rag.api.jobs import IngestJobs
     from rag.api.metrics import Metrics
-    from rag.api.middleware import MULTIPART_SLACK, ApiKeyMiddleware, BodyLimitMiddleware, MetricsMiddleware
+    from rag.api.auth import AuthMiddleware
+    from rag.api.guards import HostOriginMiddleware, allowed_hosts
+    from rag.api.observe import ObserveMiddleware
+    from rag.api.middleware import MULTIPART_SLACK, BodyLimitMiddleware
+    from rag.api.ratelimit import RateLimiter
+    from rag.auth import KeyStore, auth_decision
     from rag.api.readiness import Readiness
     from rag.api.routes import collections, documents, health, openai, query
 
@@ -88,9 +98,24 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     for module in (collections, query, documents, openai, health):
         app.include_router(module.router)
 
-    # Added last = outermost: metrics see every request, auth runs before the body is read.
-    if settings.api_key is not None and settings.api_key.get_secret_value():
-        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * _MB) + MULTIPART_SLACK)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    # Added last = outermost: metrics see every request; Host/Origin, then the key and
+    # the rate limit, are checked before the body is read.
+    keys = KeyStore.for_settings(settings)
+    decision = auth_decision(settings, keys)
+    (log.warning if not decision.required and settings.auth == "off" else log.info)("%s", decision.reason)
+    app.state.auth = decision
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * _MB) + MULTIPART_SLACK,
+                       max_json_bytes=int(settings.max_json_kb * 1024))
+    app.add_middleware(AuthMiddleware, decision=decision, keys=keys,
+                       static_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                       limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst))
+    origins = settings.split_list(settings.cors_origins)
+    if origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"])
+    app.add_middleware(HostOriginMiddleware, hosts=allowed_hosts(settings), origins=origins)
+    # Outermost: refused requests get an id, a metric and a log line too.
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
     return app

@@ -31,6 +31,7 @@ async def answer_events(request: Request, collection: str, ask: AskRequest, mode
                 metrics.tokens.labels(mode).inc()
             elif event.event == "done" and event.response is not None:
                 outcome = "answered" if event.response.answerable else "abstained"
+                metrics.observe_stages(event.response.timings)
             yield event
     except BaseException:
         outcome = "error"

@@ -13,8 +13,10 @@ V1 = "/v1"
 #: Error responses every /v1 route documents in OpenAPI.
 ERROR_RESPONSES = {
     code: {"model": ErrorResponse, "description": text}
-    for code, text in ((400, "Invalid input"), (401, "Missing or wrong API key"), (404, "Not found"),
-                       (422, "Invalid input"), (500, "Unexpected error"))
+    for code, text in ((400, "Invalid input, or a Host that is not allowed"), (401, "Missing or wrong API key"),
+                       (403, "The API key may not do this, or a cross-origin request"), (404, "Not found"),
+                       (413, "The request body is too large"), (422, "Invalid input or a limit exceeded"),
+                       (429, "Rate limit of the API key; see Retry-After"), (500, "Unexpected error"))
 }
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import RagError
+from rag.errors import InvalidInputError, RagError
 
 log = logging.getLogger("rag.api")
 
@@ -48,6 +48,12 @@ class PayloadTooLargeError(RagError):
 
     type = "payload_too_large"
     status_code = 413
+
+
+class LimitExceededError(InvalidInputError):
+    """A request is over one of the server's limits (question length, list lengths, files per upload)."""
+
+    status_code = 422
 
 
 class UnsupportedMediaTypeError(RagError):

@@ -65,6 +65,8 @@ class IngestJobs:
 
     def stop(self) -> None:
         self._queue.put(None)
+        if self._ingestor is not None:
+            self._ingestor.load.close()
 
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:
@@ -110,12 +112,18 @@ class IngestJobs:
         self._update(job_id, state=state, summary=summary, results=summary.files,
                      files_done=len(summary.files), error=error)
         self.metrics.jobs.labels(state).inc()
+        self.metrics.ingest_chunks.inc(summary.chunks)
+        for stage, seconds in summary.timings.items():
+            self.metrics.ingest_seconds.labels(stage).inc(seconds)
 
     def _get_ingestor(self):
         if self._ingestor is None:
+            from ingest.loaders.isolated import IsolatedLoader
             from ingest.pipeline import Ingestor
 
-            self._ingestor = Ingestor(self.settings, embedder=self.service.embedder)
+            # Uploads are untrusted: each file is parsed in a child process with a time limit.
+            loader = IsolatedLoader(self.settings.parse_timeout, self.settings.parse_memory_mb)
+            self._ingestor = Ingestor(self.settings, embedder=self.service.embedder, load=loader)
         return self._ingestor
 
     def _update(self, job_id: str, **fields) -> None:

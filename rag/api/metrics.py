@@ -22,6 +22,19 @@ class Metrics:
         self.jobs = Counter("rag_ingest_jobs_total", "Ingestion jobs finished", ["state"], registry=r)
         self.jobs_active = Gauge("rag_ingest_jobs_active", "Ingestion jobs queued or running", registry=r)
         self.files = Counter("rag_ingest_files_total", "Uploaded files ingested, by outcome", ["status"], registry=r)
+        self.stage = Histogram(
+            "rag_stage_duration_seconds", "Time of one stage of an answer or a search", ["stage"], registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160),
+        )
+        self.ingest_seconds = Counter("rag_ingest_stage_seconds_total", "Seconds spent per ingestion stage",
+                                      ["stage"], registry=r)
+        self.ingest_chunks = Counter("rag_ingest_chunks_total", "Chunks stored by uploads", registry=r)
+
+    def observe_stages(self, timings: dict[str, float]) -> None:
+        """The retrieve, generate and verify stages of an answer (those that ran)."""
+        for stage in ("retrieve", "generate", "verify"):
+            if stage in timings:
+                self.stage.labels(stage).observe(timings[stage])
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: request metrics, the body size limit and API-key auth.
+"""Pure ASGI middleware: the body size limits, and helpers the other middleware share
+(authentication: :mod:`rag.api.auth`; Host/Origin: :mod:`rag.api.guards`; ids, metrics, logs:
+:mod:`rag.api.observe`).
 
 They are plain ASGI (not ``BaseHTTPMiddleware``) so that streamed answers pass
 through untouched and a refused request is answered before its body is read.
@@ -6,9 +8,7 @@ through untouched and a refused request is answered before its body is read.
 
 from __future__ import annotations
 
-import hmac
 import json
-import time
 
 from fastapi import HTTPException
 
@@ -29,56 +29,40 @@ async def send_json(send, status: int, body: dict, headers: list[tuple[bytes, by
     await send({"type": "http.response.body", "body": data})
 
 
-def _header(scope, name: bytes) -> str | None:
+def header(scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value.decode("latin-1")
     return None
 
 
-class MetricsMiddleware:
-    """Counts requests and times them, by route template and status."""
-
-    def __init__(self, app, metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
-
-
 class BodyLimitMiddleware:
-    """Refuses bodies larger than the limit: early on Content-Length, else while reading."""
+    """Refuses bodies larger than the limit: early on Content-Length, else while reading.
 
-    def __init__(self, app, max_bytes: int) -> None:
+    Args:
+        max_bytes: the limit of multipart bodies (uploads).
+        max_json_bytes: the limit of every other body (JSON requests); defaults to ``max_bytes``.
+    """
+
+    def __init__(self, app, max_bytes: int, max_json_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_bytes = max_json_bytes or max_bytes
 
-    def _message(self) -> str:
-        return f"the request body is larger than the {self.max_bytes / 1024 / 1024:.1f} MB limit"
+    @staticmethod
+    def _message(limit: int, what: str) -> str:
+        size = f"{limit / 1024 / 1024:.1f} MB" if limit >= 1024 * 1024 else f"{limit / 1024:.0f} KB"
+        return f"the {what} is larger than the {size} limit"
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = _header(scope, b"content-length")
-        if length and length.isdigit() and int(length) > self.max_bytes:
-            await _drain(receive, DRAIN_LIMIT)
-            return await send_json(send, 413, error_body("payload_too_large", self._message()),
+        upload = (header(scope, b"content-type") or "").lower().startswith("multipart/")
+        limit, what = (self.max_bytes, "upload") if upload else (self.max_json_bytes, "request body")
+        length = header(scope, b"content-length")
+        if length and length.isdigit() and int(length) > limit:
+            await drain(receive, DRAIN_LIMIT)
+            return await send_json(send, 413, error_body("payload_too_large", self._message(limit, what)),
                                    [(b"connection", b"close")])
         received = 0
 
@@ -87,15 +71,15 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # An HTTPException passes through FastAPI's body parsing unchanged.
-                    raise HTTPException(413, self._message())
+                    raise HTTPException(413, self._message(limit, what))
             return message
 
         await self.app(scope, limited, send)
 
 
-async def _drain(receive, limit: int) -> None:
+async def drain(receive, limit: int) -> None:
     read = 0
     while read <= limit:
         message = await receive()
@@ -104,23 +88,3 @@ async def _drain(receive, limit: int) -> None:
         read += len(message.get("body", b""))
         if not message.get("more_body"):
             return
-
-
-class ApiKeyMiddleware:
-    """When a key is set, paths under ``prefix`` need ``Authorization: Bearer <key>``."""
-
-    def __init__(self, app, api_key: str, prefix: str = "/v1") -> None:
-        self.app = app
-        self.key = api_key.encode()
-        self.prefix = prefix
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not (scope["path"] == self.prefix or scope["path"].startswith(self.prefix + "/")):
-            return await self.app(scope, receive, send)
-        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.key):
-            return await self.app(scope, receive, send)
-        message = ("missing 'Authorization: Bearer <key>' header" if not token
-                   else "the API key is not valid")
-        await _drain(receive, DRAIN_LIMIT)
-        await send_json(send, 401, error_body("unauthorized", message), [(b"www-authenticate", b"Bearer")])

@@ -7,7 +7,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from rag.api.errors import PayloadTooLargeError, UnsupportedMediaTypeError
+from rag.api.errors import LimitExceededError, PayloadTooLargeError, UnsupportedMediaTypeError
 from rag.errors import InvalidInputError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
@@ -36,12 +36,16 @@ def safe_name(filename: str | None) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def check_uploads(files, max_bytes: int) -> None:
-    """Refuse the request (before saving anything) if a file is unsupported or too large."""
+def check_uploads(files, max_bytes: int, max_files: int | None = None) -> None:
+    """Refuse the request (before saving anything) if a file is unsupported or too large,
+    or if it holds more than ``max_files`` files."""
     from ingest.loaders import SUPPORTED_SUFFIXES, is_supported
 
     if not files:
         raise InvalidInputError("no file uploaded: send one or more 'files' parts")
+    if max_files is not None and len(files) > max_files:
+        raise LimitExceededError(f"files: {len(files)} files in one upload; the limit is {max_files} "
+                                "(max_upload_files): send them in several requests")
     bad = [f.filename or "(unnamed)" for f in files if not is_supported(f.filename or "")]
     if bad:
         raise UnsupportedMediaTypeError(

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "rag.cli.doctor_cmd",
     "rag.cli.eval_cmd",
     "rag.cli.serve_cmd",
+    "rag.cli.keys_cmd",
     "rag.cli.ui_cmd",
 )
 

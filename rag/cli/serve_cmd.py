@@ -14,6 +14,7 @@ import os
 APP_FACTORY = "rag.api.app:app_from_env"
 #: Read by the factory; mirrors ``--no-warm-up``.
 WARM_UP_ENV = "RAG_SERVE_WARM_UP"
+LOG_LEVEL_ENV = "RAG_SERVE_LOG_LEVEL"
 
 
 def add_parser(sub) -> None:
@@ -29,6 +30,7 @@ def add_parser(sub) -> None:
 
 
 def run(args, settings) -> int:
+    from rag.auth import KeyStore, auth_decision
     from rag.errors import require
 
     require("fastapi", "server")
@@ -37,10 +39,14 @@ def run(args, settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     os.environ[WARM_UP_ENV] = "1" if args.warm_up else "0"
+    os.environ[LOG_LEVEL_ENV] = args.log_level
+    # The app factory reads the settings again: it must see the address actually bound
+    # (authentication and the Host check depend on it).
+    os.environ["RAG_HOST"] = host
     shown = f"[{host}]" if ":" in host else host
-    # An empty RAG_API_KEY (docker-compose.yml passes API_KEY through, set or not) means no key.
-    auth = " (API key required)" if settings.api_key is not None and settings.api_key.get_secret_value() else ""
-    print(f"serving http://{shown}:{port}/v1{auth} — docs at http://{shown}:{port}/docs", flush=True)
+    decision = auth_decision(settings.model_copy(update={"host": host}), KeyStore.for_settings(settings))
+    print(f"serving http://{shown}:{port}/v1 — docs at http://{shown}:{port}/docs", flush=True)
+    print(("WARNING: " if settings.auth == "off" else "") + decision.reason, flush=True)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=args.log_level,
                 timeout_graceful_shutdown=5)
     return 0

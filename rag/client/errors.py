@@ -67,6 +67,10 @@ class UnsupportedMediaType(APIError):
     """415: an uploaded file type cannot be read; ``body["supported"]`` lists those that can."""
 
 
+class RateLimited(APIError):
+    """429: the API key sent too many requests; retried after ``Retry-After`` before it is raised."""
+
+
 class ServerError(APIError):
     """5xx: the server (or its generator) failed."""
 
@@ -76,8 +80,9 @@ class ServiceUnavailable(ServerError):
 
 
 _BY_STATUS = {400: BadRequest, 422: BadRequest, 401: Unauthorized, 403: Unauthorized, 404: NotFound,
-              409: Conflict, 413: PayloadTooLarge, 415: UnsupportedMediaType, 503: ServiceUnavailable}
-_BY_TYPE = {"invalid_input": BadRequest, "unauthorized": Unauthorized, "not_found": NotFound,
+              409: Conflict, 413: PayloadTooLarge, 415: UnsupportedMediaType, 429: RateLimited,
+              503: ServiceUnavailable}
+_BY_TYPE = {"invalid_input": BadRequest, "unauthorized": Unauthorized, "forbidden": Unauthorized, "not_found": NotFound,
             "conflict": Conflict, "model_mismatch": Conflict, "generator_unavailable": ServiceUnavailable}
 
 

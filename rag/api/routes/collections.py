@@ -6,6 +6,7 @@ import shutil
 
 from fastapi import APIRouter, Request, Response
 
+from rag.api.access import readable, require_write
 from rag.api.deps import ERROR_RESPONSES, V1, get_service
 from rag.api.threads import run_blocking
 from rag.api.uploads import uploads_dir
@@ -16,16 +17,18 @@ router = APIRouter(prefix=V1, tags=["collections"], responses=ERROR_RESPONSES)
 
 @router.get("/collections", response_model=list[CollectionInfo])
 async def list_collections(request: Request) -> list[CollectionInfo]:
-    """Every collection with its size."""
-    return await run_blocking(get_service(request).collections.list, timeout=request.app.state.settings.request_timeout)
+    """Every collection the API key may read, with its size."""
+    infos = await run_blocking(get_service(request).collections.list, timeout=request.app.state.settings.request_timeout)
+    return readable(request, infos)
 
 
 @router.post("/collections", response_model=CollectionInfo, status_code=201,
              responses={409: {"model": ErrorResponse, "description": "The name is taken"}})
 async def create_collection(body: CreateCollectionRequest, request: Request) -> CollectionInfo:
-    """Create an empty collection for the server's encoder."""
+    """Create an empty collection for the server's encoder (a writer key needs a grant for the name)."""
     from fastapi.concurrency import run_in_threadpool
 
+    require_write(request, body.name)
     service = get_service(request)
 
     def create() -> CollectionInfo:
@@ -43,6 +46,7 @@ async def delete_collection(name: str, request: Request) -> Response:
     """Delete a collection, its documents and its uploaded files."""
     from fastapi.concurrency import run_in_threadpool
 
+    require_write(request, name)
     service = get_service(request)
 
     def delete() -> None:

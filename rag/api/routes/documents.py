@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
+from rag.api.access import principal, require_read, require_write
 from rag.api.deps import ERROR_RESPONSES, V1, get_jobs, get_service
 from rag.api.threads import run_blocking
 from rag.api.uploads import check_uploads, save_uploads, uploads_dir
@@ -22,9 +23,10 @@ _MB = 1024 * 1024
 })
 async def upload(name: str, request: Request, files: list[UploadFile] = File(..., description="One or more files")):
     """Save the files and start ingesting them; poll ``GET /v1/jobs/{job_id}``."""
+    require_write(request, name)
     service, jobs = get_service(request), get_jobs(request)
     await run_blocking(service.collection, name, timeout=request.app.state.settings.request_timeout)  # 404 / 409
-    check_uploads(files, int(service.settings.max_upload_mb * _MB))
+    check_uploads(files, int(service.settings.max_upload_mb * _MB), service.settings.max_upload_files)
     job_id = jobs.new_id()
     saved = await run_in_threadpool(save_uploads, files, uploads_dir(service.settings, name) / job_id)
     return jobs.submit(job_id, name, saved)
@@ -33,12 +35,16 @@ async def upload(name: str, request: Request, files: list[UploadFile] = File(...
 @router.get("/jobs/{job_id}", response_model=IngestJob)
 async def job(job_id: str, request: Request) -> IngestJob:
     """An ingestion job: state, files done, per-file results, and the summary once finished."""
-    return get_jobs(request).get(job_id)
+    found = get_jobs(request).get(job_id)
+    if not principal(request).can_read(found.collection):
+        raise NotFoundError(f"no ingestion job '{job_id}'")  # as if unknown: job ids say nothing to other keys
+    return found
 
 
 @router.get("/collections/{name}/documents", response_model=list[DocumentInfo])
 async def list_documents(name: str, request: Request) -> list[DocumentInfo]:
     """The documents of a collection, oldest first."""
+    require_read(request, name)
     service = get_service(request)
     return await run_blocking(lambda: service.collection(name).documents(),
                               timeout=request.app.state.settings.request_timeout)
@@ -49,6 +55,7 @@ async def list_documents(name: str, request: Request) -> list[DocumentInfo]:
 })
 async def delete_document(name: str, doc_id: int, request: Request) -> Response:
     """Delete one document (and its uploaded file, if it was uploaded)."""
+    require_write(request, name)
     service = get_service(request)
 
     def delete() -> None:

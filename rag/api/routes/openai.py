@@ -17,12 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from rag.api.asking import answer_events, error_dict, start
+from rag.api.access import readable, require_read
 from rag.api.deps import ERROR_RESPONSES, V1, get_service
+from rag.api.limits import check_question
 from rag.api.openai_models import MODEL_PREFIX, ChatCompletionRequest
 from rag.api.sse import SSE_HEADERS, sse
 from rag.api.threads import run_blocking
 from rag.errors import InvalidInputError, RagError
-from rag.schemas import MAX_QUERY_CHARS, AskRequest, AskResponse
+from rag.schemas import AskRequest, AskResponse
 
 log = logging.getLogger("rag.api")
 
@@ -44,7 +46,7 @@ def sources_text(response: AskResponse) -> str:
 async def list_models(request: Request) -> dict:
     """Each collection as a model, ``rag:<collection>``."""
     timeout = request.app.state.settings.request_timeout
-    infos = await run_blocking(get_service(request).collections.list, timeout=timeout)
+    infos = readable(request, await run_blocking(get_service(request).collections.list, timeout=timeout))
     return {"object": "list", "data": [
         {"id": MODEL_PREFIX + c.name, "object": "model", "created": int(c.created_at.timestamp()),
          "owned_by": "groundrag"}
@@ -54,11 +56,13 @@ async def list_models(request: Request) -> dict:
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     """Answer the last user message from the collection named by ``model``."""
+    require_read(request, body.collection())
     question = body.question().strip()
     if not question:
         raise InvalidInputError("messages: no user message with text to answer")
+    check_question(question, request.app.state.settings, field="messages")
     max_tokens = min(body.max_completion_tokens or body.max_tokens or 384, 4096)
-    ask = AskRequest(query=question[:MAX_QUERY_CHARS], k=request.app.state.settings.default_k,
+    ask = AskRequest(query=question, k=request.app.state.settings.default_k,
                      max_tokens=max_tokens, temperature=min(body.temperature or 0.0, 2.0))
     meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     events = answer_events(request, body.collection(), ask, "openai")

@@ -10,7 +10,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from rag.api.asking import answer_events, error_dict, start
+from rag.api.access import require_read
 from rag.api.deps import ERROR_RESPONSES, V1, get_service, with_default_k
+from rag.api.limits import check_request
 from rag.api.sse import SSE_HEADERS, sse
 from rag.api.threads import run_blocking
 from rag.errors import RagError
@@ -39,6 +41,8 @@ class AskBody(AskRequest):
 })
 async def ask(name: str, body: AskBody, request: Request):
     """Answer a question from the collection's passages, with citations, or abstain."""
+    require_read(request, name)
+    check_request(body, request.app.state.settings)
     question = with_default_k(AskRequest.model_validate(body.model_dump(exclude={"stream"})), body, request)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         first, rest = await start(answer_events(request, name, question, "stream"))
@@ -68,6 +72,10 @@ async def _event_stream(first: StreamEvent, rest):
 @router.post("/collections/{name}/retrieve", response_model=SearchResponse)
 async def retrieve(name: str, body: RetrieveRequest, request: Request) -> SearchResponse:
     """The passages that best match the query (no generation)."""
-    return await run_blocking(get_service(request).retrieve, name, with_default_k(body, body, request),
-                              timeout=request.app.state.settings.request_timeout)
+    require_read(request, name)
+    check_request(body, request.app.state.settings)
+    found = await run_blocking(get_service(request).retrieve, name, with_default_k(body, body, request),
+                               timeout=request.app.state.settings.request_timeout)
+    request.app.state.metrics.observe_stages({"retrieve": found.seconds})
+    return found
 
