@@ -182,7 +182,11 @@ class RAGService:
         parts: list[str] = []
         held = True  # hold output back until it cannot be the start of an abstention
         first_token = None
-        for delta in gen.stream(prompt.messages, max_tokens=request.max_tokens, temperature=request.temperature):
+        # Past the threshold the model has judged the passages to answer, so its reply may not
+        # start with NOT FOUND (with threshold 0 the greedy reply decides, as it always did).
+        avoid = [NOT_FOUND] if self.settings.answerable_threshold > 0 else None
+        for delta in gen.stream(prompt.messages, max_tokens=request.max_tokens, temperature=request.temperature,
+                                avoid_first=avoid):
             if first_token is None:
                 first_token = time.perf_counter() - t0
             parts.append(delta)

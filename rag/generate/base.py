@@ -108,19 +108,27 @@ class Generator(Protocol):
         ...
 
     def stream_chunks(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[Chunk]:
-        """Stream the completion as :class:`Chunk` objects (the essential method)."""
+        """Stream the completion as :class:`Chunk` objects (the essential method).
+
+        ``avoid_first``: the reply must not start with any of these strings: the first
+        token is the likeliest one that is not a prefix of one of them (see
+        :func:`starts_avoided`), chosen greedily; the rest is generated as usual.
+        """
         ...
 
     def stream(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[str]:
         """Stream the completion's text deltas (never empty strings)."""
         ...
 
     def generate(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Generation:
         """Run the completion to the end and return it with token counts and timings."""
         ...
@@ -169,6 +177,25 @@ def yes_probability(top_logprobs: dict[str, float]) -> float:
     return 0.5 if total <= 0.0 else p_yes / total
 
 
+def starts_avoided(piece: str, avoid: Sequence[str]) -> bool:
+    """Whether a first token ``piece`` would start one of the ``avoid`` strings (or is empty/special).
+
+    Example:
+        >>> starts_avoided(" NOT", ["NOT FOUND"]), starts_avoided("No", ["NOT FOUND"])
+        (True, False)
+    """
+    text = piece.strip()
+    if not text or (text.startswith("<|") and text.endswith("|>")):
+        return True  # an empty or end-of-turn first token is no answer either
+    return any(a.startswith(text) for a in avoid)
+
+
+def best_allowed(top_logprobs: dict[str, float], avoid: Sequence[str]) -> str | None:
+    """The likeliest first token in ``top_logprobs`` that does not start an ``avoid`` string."""
+    allowed = [(lp, t) for t, lp in top_logprobs.items() if not starts_avoided(t, avoid)]
+    return max(allowed)[1] if allowed else None
+
+
 class GeneratorBase(ABC):
     """Implements the :class:`Generator` conveniences on two primitives."""
 
@@ -184,7 +211,8 @@ class GeneratorBase(ABC):
 
     @abstractmethod
     def stream_chunks(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[Chunk]:
         """Stream the completion as :class:`Chunk` objects."""
 
@@ -197,15 +225,18 @@ class GeneratorBase(ABC):
         """Tokens ``text`` takes in this model's vocabulary (no special tokens added)."""
 
     def stream(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[str]:
         """Stream the completion's text deltas (never empty strings)."""
-        for chunk in self.stream_chunks(messages, max_tokens=max_tokens, temperature=temperature, stop=stop):
+        for chunk in self.stream_chunks(messages, max_tokens=max_tokens, temperature=temperature, stop=stop,
+                                        avoid_first=avoid_first):
             if chunk.text:
                 yield chunk.text
 
     def generate(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Generation:
         """Run the completion to the end and return it with token counts and timings."""
         start = time.perf_counter()
@@ -213,7 +244,8 @@ class GeneratorBase(ABC):
         parts: list[str] = []
         finish: str | None = None
         prompt_tokens = completion_tokens = None
-        for chunk in self.stream_chunks(messages, max_tokens=max_tokens, temperature=temperature, stop=stop):
+        for chunk in self.stream_chunks(messages, max_tokens=max_tokens, temperature=temperature, stop=stop,
+                                        avoid_first=avoid_first):
             if chunk.text:
                 if first is None:
                     first = time.perf_counter() - start

@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.errors import InvalidInputError, ModelUnavailableError, require
 
-from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts
+from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts, starts_avoided
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class LlamaCppGenerator(GeneratorBase):
         self._load_lock = threading.Lock()
         self._lock = threading.RLock()
         self._primed: list[int] | None = None  # the prompt first_token_logprobs left evaluated
+        self._primed_logits: Any = None  # ... and its first-token logits
 
     def __repr__(self) -> str:
         return f"LlamaCppGenerator({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
@@ -169,49 +170,82 @@ class LlamaCppGenerator(GeneratorBase):
         return tokens, result
 
     def stream_chunks(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[Chunk]:
         """Stream text deltas, then one chunk with the finish reason and token counts."""
         tokens, fmt = self._prompt(messages)
         stops = list(stop or []) + _as_list(fmt.stop)
         llm = self._llm
         with self._lock:
-            if self._primed != tokens:
+            logits = self._primed_logits if self._primed == tokens else None
+            if logits is None:
                 llm.reset()  # else llama-cpp-python finds the whole prompt cached and samples at once
-            self._primed = None
+            self._primed = self._primed_logits = None
             finish: str | None = None
             parts: list[str] = []
-            for out in llm.create_completion(
-                prompt=tokens,
-                max_tokens=min(max_tokens, _window(llm) - len(tokens)),
-                temperature=temperature,
-                stop=stops or None,
-                stopping_criteria=fmt.stopping_criteria,
-                stream=True,
-            ):
-                choice = out["choices"][0]
-                if choice["text"]:
-                    parts.append(choice["text"])
-                    yield Chunk(text=choice["text"])
-                finish = choice.get("finish_reason") or finish
+            prompt, budget = tokens, min(max_tokens, _window(llm) - len(tokens))
+            if avoid_first and budget > 0:
+                if logits is None:
+                    llm.eval(tokens)
+                    logits = self._last_logits(llm)
+                lead = self._first_allowed(llm, logits, avoid_first)
+                if lead is not None:
+                    # Generation goes on after the chosen token; the prompt stays cached.
+                    prompt, budget = tokens + [lead], budget - 1
+                    parts.append(_piece(llm, lead))
+                    yield Chunk(text=parts[0])
+            if budget > 0:
+                for out in llm.create_completion(
+                    prompt=prompt,
+                    max_tokens=budget,
+                    temperature=temperature,
+                    stop=stops or None,
+                    stopping_criteria=fmt.stopping_criteria,
+                    stream=True,
+                ):
+                    choice = out["choices"][0]
+                    if choice["text"]:
+                        parts.append(choice["text"])
+                        yield Chunk(text=choice["text"])
+                    finish = choice.get("finish_reason") or finish
+            else:
+                finish = "length"
             # Streams carry no usage; re-tokenising the text counts what was generated.
             completion = len(llm.tokenize("".join(parts).encode("utf-8"), add_bos=False, special=False))
         yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion)
 
+    @staticmethod
+    def _last_logits(llm: Any) -> Any:
+        import numpy as np
+        from llama_cpp import llama_cpp as capi
+
+        logits = np.ctypeslib.as_array(capi.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+        return logits.astype(np.float64)  # copy out before the context is reused
+
+    @staticmethod
+    def _first_allowed(llm: Any, logits: Any, avoid: Sequence[str], look: int = 64) -> int | None:
+        """The likeliest token among the top ``look`` that does not start an avoided string."""
+        import numpy as np
+
+        top = np.argpartition(-logits, look)[:look]
+        for token_id in top[np.argsort(-logits[top])]:
+            if not starts_avoided(_piece(llm, int(token_id)), avoid):
+                return int(token_id)
+        return None
+
     def first_token_logprobs(self, messages: Messages, *, top_k: int = TOP_LOGPROBS) -> dict[str, float]:
         """Top ``top_k`` first tokens and their log-probabilities, from the raw logits."""
         import numpy as np
-        from llama_cpp import llama_cpp as capi
 
         tokens, _ = self._prompt(messages)
         llm = self._llm
         with self._lock:
             llm.reset()
-            self._primed = None
+            self._primed = self._primed_logits = None
             llm.eval(tokens)  # computes logits for the last prompt position only
-            self._primed = list(tokens)
-            logits = np.ctypeslib.as_array(capi.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
-            logits = logits.astype(np.float64)  # copy out before the context is reused
+            logits = self._last_logits(llm)
+            self._primed, self._primed_logits = list(tokens), logits
             top = np.argpartition(-logits, min(top_k, logits.size - 1))[:top_k]
             pieces = {int(t): _piece(llm, int(t)) for t in top}
         logprobs = logits - np.logaddexp.reduce(logits)

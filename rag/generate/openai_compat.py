@@ -16,10 +16,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts
+from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts, best_allowed
 from .errors import GeneratorError, GeneratorUnavailableError
 
 log = logging.getLogger(__name__)
@@ -257,9 +257,23 @@ class OpenAICompatGenerator(GeneratorBase):
         return body
 
     def stream_chunks(
-        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None
+        self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
+        avoid_first: Sequence[str] | None = None,
     ) -> Iterator[Chunk]:
-        """Stream SSE deltas of ``/v1/chat/completions``; the last chunk carries usage."""
+        """Stream SSE deltas of ``/v1/chat/completions``; the last chunk carries usage.
+
+        With ``avoid_first``, the first token is the likeliest allowed one of the
+        server's top log-probabilities, and the reply is continued after it as a
+        partial assistant message (vLLM's ``continue_final_message``; the server's
+        prefix cache makes the second request cheap).
+        """
+        extra: dict[str, Any] = {}
+        lead = best_allowed(self.first_token_logprobs(messages), avoid_first) if avoid_first and max_tokens > 1 else None
+        if lead is not None:
+            messages = [*as_dicts(messages), {"role": "assistant", "content": lead}]
+            extra = {"continue_final_message": True, "add_generation_prompt": False}
+            max_tokens -= 1
+            yield Chunk(text=lead)
         body = self._body(
             messages,
             max_tokens=max_tokens,
@@ -267,6 +281,7 @@ class OpenAICompatGenerator(GeneratorBase):
             stop=stop or None,
             stream=True,
             stream_options={"include_usage": True},
+            **extra,
         )
         url = self.base_url + "/chat/completions"
         response = self._send("POST", url, body=body, stream=True)
@@ -286,10 +301,11 @@ class OpenAICompatGenerator(GeneratorBase):
             raise GeneratorUnavailableError(f"connection to {self.root} broke during streaming: {exc}") from exc
         finally:
             response.close()
+        completion = usage.get("completion_tokens")
         yield Chunk(
             finish_reason=finish,
             prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
+            completion_tokens=None if completion is None else completion + (lead is not None),
         )
 
     def first_token_logprobs(self, messages: Messages, *, top_k: int = TOP_LOGPROBS) -> dict[str, float]:

@@ -113,6 +113,22 @@ class GeneratorContract:
         # The instruction makes yes or no a likely first token, so the model gave a verdict.
         assert any(t.strip().lower() in ("yes", "no") for t in top)
 
+    def test_scoring_first_does_not_change_the_answer(self, generator: Generator) -> None:
+        plain = generator.generate(QUESTION, max_tokens=16).text
+        top = generator.first_token_logprobs(QUESTION)
+        assert generator.generate(QUESTION, max_tokens=16).text == plain
+        best = max(top, key=top.get)
+        assert plain.startswith(best) or plain.startswith(best.strip())
+
+    def test_avoid_first_steers_only_the_first_token(self, generator: Generator) -> None:
+        top = generator.first_token_logprobs(QUESTION)
+        best = max(top, key=top.get).strip()
+        assert best, "the likeliest first token is blank"
+        out = generator.generate(QUESTION, max_tokens=16, avoid_first=[best])
+        assert out.text.strip() and not out.text.strip().startswith(best)
+        runner_up = max((t for t in top if t.strip() and not best.startswith(t.strip())), key=top.get)
+        assert out.text.startswith(runner_up) or out.text.strip().startswith(runner_up.strip())
+
     def test_concurrent_calls_are_safe(self, generator: Generator) -> None:
         expected = generator.generate(QUESTION, max_tokens=12).text
         results: list[str] = []
