@@ -44,6 +44,7 @@ DEMO_SERVE ?= 1
 DEMO_QUESTION ?= What happens to a collection if ingestion is killed halfway?
 
 demo: models
+	$(BIN)/rag doctor
 	$(BIN)/rag ingest README.md docs --collection demo
 	$(BIN)/rag search "$(DEMO_QUESTION)" --collection demo --k 3
 	$(BIN)/rag ask "$(DEMO_QUESTION)" --collection demo

@@ -123,3 +123,19 @@ def test_rag_doctor_reports_the_build_and_passes(models_home, tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "llama.cpp build: CPU :" in proc.stdout and "AVX2 = 1" in proc.stdout
     assert "ok: " in proc.stdout and "prompt tokens" in proc.stdout
+
+
+def test_prebuilt_native_code_is_kept_off_unusable_amx() -> None:
+    """vLLM's CPU build and torch use oneDNN, which must stay below AMX where AMX cannot run."""
+    assert cpu_features.safe_native_env({"avx2", "fma"}) == {}
+    env = cpu_features.safe_native_env(cpu_features.cpu_flags(SPR_CPUINFO))
+    usable, _ = cpu_features.probe_amx(cpu_features.cpu_flags(SPR_CPUINFO))
+    assert env == ({} if usable else {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"})
+
+
+def test_signal_deaths_are_named() -> None:
+    assert cpu_features.signal_advice(0, "vllm serve") is None
+    assert cpu_features.signal_advice(1, "vllm serve") is None
+    assert "SIGKILL" in cpu_features.signal_advice(-9, "vllm serve")
+    message = cpu_features.signal_advice(-int(signal.SIGILL), "vllm serve")
+    assert "Illegal instruction" in message and "cpu_features.py" in message

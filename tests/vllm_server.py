@@ -69,7 +69,10 @@ def running_vllm(log_path: Path, *, timeout: float = HEALTH_TIMEOUT_S) -> Iterat
         start = time.monotonic()
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"vllm serve exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                from rag.generate.cpu_features import signal_advice
+
+                why = signal_advice(proc.returncode, "vllm serve") or f"vllm serve exited with {proc.returncode}"
+                raise RuntimeError(f"{why}:\n{log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(url + "/health", timeout=2.0).status_code == 200:
                     break

@@ -112,6 +112,34 @@ def probe_amx(flags: set[str] | None = None, timeout: float = 20.0) -> tuple[boo
     return False, f"the AMX probe failed (exit {proc.returncode}): {proc.stderr.decode(errors='replace')[-200:]}"
 
 
+def safe_native_env(flags: set[str] | None = None) -> dict[str, str]:
+    """Environment that keeps prebuilt native libraries (oneDNN in torch and vLLM's CPU
+    build) off AMX where the CPU lists it but processes may not use it; empty elsewhere."""
+    flags = cpu_flags() if flags is None else flags
+    if not set(AMX_FLAGS) <= flags or probe_amx(flags)[0]:
+        return {}
+    return {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16" if "avx512_bf16" in flags else "AVX2"}
+
+
+def signal_advice(returncode: int, what: str) -> str | None:
+    """A sentence for a process that died by a signal (negative ``returncode``), else None."""
+    if returncode >= 0:
+        return None
+    import signal
+
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    if name != "SIGILL":
+        return f"{what} died with {name}"
+    flags = cpu_flags()
+    hint = (f"this CPU lists AMX but {probe_amx(flags)[1]}; set {safe_native_env(flags)} "
+            if set(AMX_FLAGS) <= flags else "")
+    return (f"{what} died with SIGILL (Illegal instruction): it uses an instruction this CPU or VM does not "
+            f"allow; {hint}see `python3 rag/generate/cpu_features.py` for what this CPU offers")
+
+
 @dataclass
 class BuildPlan:
     """The llama.cpp CMake options for this CPU and why AMX is on or off."""

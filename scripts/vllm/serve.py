@@ -29,8 +29,25 @@ def _vllm_version(name: str) -> str:
     return _version(name)
 
 
+def _keep_off_unusable_amx() -> None:
+    """On a VM that lists AMX but does not let processes use it, cap oneDNN below AMX
+    (before torch loads) instead of dying with "Illegal instruction"."""
+    import os
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "rag" / "generate"))
+    try:
+        from cpu_features import safe_native_env  # standard library only; no groundrag install needed
+    finally:
+        sys.path.pop(0)
+    for key, value in safe_native_env().items():
+        os.environ.setdefault(key, value)
+        print(f"[serve.py] {key}={os.environ[key]} (AMX listed but not usable here)", file=sys.stderr)
+
+
 def main() -> None:
     """Run the vLLM CLI with ``sys.argv[1:]`` (e.g. ``serve DIR --port 8000``)."""
+    _keep_off_unusable_amx()
     metadata.version = _vllm_version  # type: ignore[assignment]
     from vllm.entrypoints.cli.main import main as vllm_main
 
