@@ -25,12 +25,14 @@ from rag.schemas import FileResult, IngestSummary
 from rag.store import CollectionManager
 from rag.store.base import ChunkRecord, NewDocument
 
-#: Embed at least this many chunks at once (several small files share a batch).
+#: Embed at least this many chunks at once (several small files share a batch). Batches
+#: close on this count and at the end only, never on a timer: an encoder's output depends
+#: in its last bits on what else is in the batch (padding changes the matrix shapes), so
+#: batches cut by timing made two ingestions of the same files store different vectors,
+#: and near-tied passages then swapped places in answers.
 BATCH_CHUNKS = 256
 #: Files loaded ahead of the encoder.
 PREFETCH = 4
-#: Seconds to wait for more files before embedding a partial batch.
-FLUSH_AFTER = 0.5
 
 
 @dataclass
@@ -128,13 +130,7 @@ class Ingestor:
                         on_result(r)
 
             while True:
-                try:
-                    # With chunks waiting, wait only briefly: a slow parser must not hold them back.
-                    item = work.get(timeout=FLUSH_AFTER if pending else None)
-                except queue.Empty:
-                    done(self._embed_and_commit(col, pending, tags or [], timings))
-                    pending = []
-                    continue
+                item = work.get()
                 if item is None:
                     break
                 if isinstance(item, BaseException):

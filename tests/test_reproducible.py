@@ -1,0 +1,75 @@
+"""The same files give the same collection, bit for bit; a collection built another way is refused."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from ingest.loaders import load_document
+from ingest.pipeline import Ingestor
+from rag.errors import StaleCollectionError
+from rag.store import CollectionManager
+
+WORDS = ("turbine", "warehouse", "invoice", "salmon", "router", "glacier", "ledger", "orbit", "harvest", "violin")
+
+
+@pytest.fixture
+def many_files(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    rng = random.Random(4)
+    for i in range(24):
+        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 400))) + "."
+        (folder / f"f{i:02d}.txt").write_text(f"Document {i}. {text}\n")
+    return folder
+
+
+def _vectors(settings, name: str) -> dict[str, list[bytes]]:
+    """Each document's stored chunk vectors (the float32 bytes the FAISS index is built from)."""
+    col = CollectionManager(settings).open(name)
+    try:
+        return {doc.source.rsplit("/", 1)[-1]: [v for (v,) in col.connection.execute(
+                    "SELECT vector FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc.doc_id,))]
+                for doc in col.documents()}
+    finally:
+        col.close()
+
+
+def test_two_ingestions_store_identical_vectors_whatever_the_timing(many_files, embedder, tmp_path, models_home):
+    """Parsing that stalls at random moments (as a loaded machine or a slow PDF does) must not
+    change which chunks share an encoder batch, and so must not change a single bit."""
+    from rag.config import get_settings
+
+    def slow_load(path, *args, **kwargs):
+        time.sleep(rng.choice([0.0, 0.0, 0.7]))
+        return load_document(path, *args, **kwargs)
+
+    stored = []
+    for run, seed in enumerate((1, 2)):
+        rng = random.Random(seed)
+        settings = get_settings(home=tmp_path / f"home{run}", models_home=models_home)
+        Ingestor(settings, embedder=embedder, load=slow_load).ingest([many_files], "same")
+        stored.append(_vectors(settings, "same"))
+    assert stored[0].keys() == stored[1].keys() and len(stored[0]) == 24
+    for name in stored[0]:
+        assert stored[0][name] == stored[1][name], name
+
+
+def test_a_collection_built_by_another_recipe_is_refused_not_mixed(ingestor, settings, many_files, embedder):
+    ingestor.ingest([many_files / "f00.txt"], "kb")
+    col = CollectionManager(settings).open("kb")
+    assert col.recipe == ingestor.recipe
+    col.close()
+    other = Ingestor(settings.model_copy(update={"chunk_tokens": 120}), embedder=embedder)
+    with pytest.raises(StaleCollectionError, match="chunk_tokens 200 -> 120"):
+        other.ingest([many_files / "f01.txt"], "kb")
+    # An empty collection simply takes the new recipe.
+    other.ingest([many_files / "f01.txt"], "fresh")
+    assert CollectionManager(settings).open("fresh").recipe["chunk_tokens"] == 120
+
+
+@pytest.fixture
+def ingestor(settings, embedder):
+    return Ingestor(settings, embedder=embedder)
