@@ -8,7 +8,7 @@ is whole / floor (median over runs); parse, chunk and store should hide behind o
 add little to the encoder.
 
 Corpora (from the shared dev datasets):
-  financebench  the 13 FinanceBench SEC filings (PDF, pypdf)
+  financebench  the 13 FinanceBench SEC filings (PDF: PDFium, pypdf as the fallback)
   scifact       the 2,500 SciFact abstracts, each written as a .txt file first
                 (outside the timed part)
 

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     query_threads: int = Field(
         1, ge=1, description="CPU threads for one query's embedding and vector search (1 avoids thread contention)."
     )
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="What runs the encoder on CPU: torch (fp32, the reference), onnx (ONNX Runtime, fp32) or "
+        "onnx-int8 (weights quantized per channel; cosine >= 0.98 to torch). ONNX files are exported once "
+        "from the model folder and cached beside it.",
+    )
 
     # Generation
     generator_backend: Literal["llamacpp", "openai"] = Field(

@@ -1,4 +1,4 @@
-"""PDF files, one :class:`Page` per PDF page, with pypdf."""
+"""PDF files, one :class:`Page` per PDF page: PDFium when it can read them, else pypdf."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import warnings
 from pathlib import Path
 
+from ingest.loaders import pdfium
 from ingest.loaders._common import make_document, short_reason
 from ingest.loaders.base import LoadedDocument, Page
 from rag.errors import LoadError
@@ -34,9 +35,12 @@ def _silence_pypdf() -> None:
 
 
 class PdfLoader:
-    """Loads a PDF's text layer page by page with ``pypdf``.
+    """Loads a PDF's text layer page by page, with PDFium (``pypdfium2``) when it
+    can read the file and ``pypdf`` otherwise.
 
-    Pages without text are kept as ``Page(number, "")`` so page numbers stay right.
+    pypdf is the fallback for files PDFium refuses (passwords, damage) and the judge
+    of files without enough text to be sure they are not scanned, so those files
+    fail with the same reasons as before. Pages without text are kept as ``Page(number, "")`` so page numbers stay right.
     Encrypted files are opened with the empty password when that works (files with
     only an owner password); AES encryption needs the ``cryptography`` package.
     """
@@ -44,18 +48,28 @@ class PdfLoader:
     kinds = ("pdf",)
     suffixes = (".pdf",)
 
+    def __init__(self, *, fast: bool = True) -> None:
+        """``fast=False`` reads every file with pypdf (the reference path)."""
+        self.fast = fast
+
     def load(self, path: Path, data: bytes) -> LoadedDocument:
         """Extract the text of every page of the PDF in ``data``.
 
         Raises:
             LoadError: password-protected, corrupt, or without a text layer.
         """
+        if b"%PDF-" not in data[:1024]:
+            raise LoadError("corrupt or unreadable PDF: no PDF header (is it really a PDF?)")
+        fast = pdfium.read_text(data, min_chars=_STRAY_CHARS) if self.fast and pdfium.available() else None
+        if fast is not None:
+            return _document(path, data, fast.pages, fast.failed, fast.encrypted, _clean_title(fast.title))
+        return self._load_with_pypdf(path, data)
+
+    def _load_with_pypdf(self, path: Path, data: bytes) -> LoadedDocument:
         from pypdf import PdfReader
         from pypdf.errors import DependencyError
 
         _silence_pypdf()
-        if b"%PDF-" not in data[:1024]:
-            raise LoadError("corrupt or unreadable PDF: no PDF header (is it really a PDF?)")
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             encrypted = reader.is_encrypted
@@ -79,14 +93,17 @@ class PdfLoader:
         pages, failed = _extract_pages(reader)
         if _is_image_only(reader, pages):
             raise LoadError(NO_TEXT_LAYER)
-        metadata = {"page_count": str(page_count)}
-        if encrypted:
-            metadata["encrypted"] = "true"
-        if failed:
-            metadata["pages_failed"] = ",".join(map(str, failed))
-        return make_document(
-            path, data, kind="pdf", title=_title(reader) or path.stem, pages=pages, metadata=metadata
-        )
+        return _document(path, data, pages, failed, encrypted, _title(reader))
+
+
+def _document(path: Path, data: bytes, pages: list[Page], failed: list[int], encrypted: bool,
+              title: str | None) -> LoadedDocument:
+    metadata = {"page_count": str(len(pages))}
+    if encrypted:
+        metadata["encrypted"] = "true"
+    if failed:
+        metadata["pages_failed"] = ",".join(map(str, failed))
+    return make_document(path, data, kind="pdf", title=title or path.stem, pages=pages, metadata=metadata)
 
 
 def _extract_pages(reader) -> tuple[list[Page], list[int]]:
@@ -130,6 +147,11 @@ def _title(reader) -> str | None:
         title = reader.metadata.title if reader.metadata else None
     except Exception:
         return None
+    return _clean_title(title)
+
+
+def _clean_title(title) -> str | None:
+    """``title`` when it reads like a title (not empty, a file name or an id)."""
     if not isinstance(title, str):
         return None
     title = " ".join(title.replace("\x00", " ").split())

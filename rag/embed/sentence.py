@@ -40,6 +40,7 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
         self._counter = None
+        self._onnx = None
 
     def warm_up(self) -> None:
         """Load the model now (otherwise it loads on first use)."""
@@ -57,12 +58,19 @@ class SentenceTransformerEmbedder:
                 st = require("sentence_transformers", "engine")
                 device = pick_device(self._settings.device)
                 try:
-                    self._model = st.SentenceTransformer(str(target), device=device)
+                    model = st.SentenceTransformer(str(target), device=device)
                 except OSError as exc:
                     raise ModelUnavailableError(
                         f"cannot load encoder '{self.name}': {exc}. "
                         f"Run `rag models pull {self.name}` or give a local folder."
                     ) from exc
+                backend = getattr(self._settings, "encoder_backend", "torch")
+                if backend != "torch" and device == "cpu":
+                    from rag.embed.onnx import OnnxEncoder
+
+                    self._onnx = OnnxEncoder(model, onnx_cache_dir(target, self.name, self._settings),
+                                             int8=backend == "onnx-int8")
+                self._model = model
         return self._model
 
     @property
@@ -87,6 +95,9 @@ class SentenceTransformerEmbedder:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
+        if self._onnx is not None:
+            return self._onnx.encode(list(texts), batch_size=self._settings.embed_batch_size,
+                                     threads=_cpu_threads())
         vectors = model.encode(
             list(texts),
             batch_size=self._settings.embed_batch_size,
@@ -99,6 +110,9 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str):
         # One short text gains nothing from several threads, and on a busy CPU their
         # spin-waiting made it ~10x slower (250 ms vs 26 ms measured at load 3).
+        self._load()
+        if self._onnx is not None:
+            return self._onnx.encode([text], batch_size=1, threads=self._settings.query_threads)[0]
         with torch_threads(self._settings.query_threads):
             return self.embed_batch([text])[0]
 
@@ -109,6 +123,25 @@ class SentenceTransformerEmbedder:
 
             counter = self._counter = token_counter(self.tokenizer)
         return counter(text)
+
+
+def onnx_cache_dir(target, name: str, settings):
+    """Where a model's ONNX export is kept: an ``onnx`` folder beside the model's files
+    when that folder can be written, else under ``models_dir/onnx``."""
+    from pathlib import Path
+
+    if not isinstance(target, str) or os.path.isdir(target):
+        folder = Path(target)
+        if os.access(folder, os.W_OK):
+            return folder / "onnx"
+    return Path(settings.models_dir) / "onnx" / name.replace("/", "--")
+
+
+def _cpu_threads() -> int:
+    """As many threads as torch uses for a batch (the process's CPU budget)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 @contextmanager

@@ -66,6 +66,7 @@ class Collection:
         self._index_generation = -1
         self._dirty = False  # in-memory index holds changes not yet saved
         self._lexical = None
+        self._lexical_build: threading.Event | None = None  # set when the rebuild in progress ends
         self._on_gpu: bool | None = None  # decided on the first search (see rag.store.gpu)
         self._gpu_copy = None
         self._gpu_key: tuple | None = None
@@ -322,22 +323,44 @@ class Collection:
             return records.hits_for(self._conn, scored)
 
     def _ensure_lexical(self):
-        """The BM25 index, in step with the committed records (loaded or rebuilt)."""
+        """The BM25 index, in step with the committed records (loaded or rebuilt).
+
+        A rebuild (seconds at 100k chunks) runs off the collection's mutex, so dense
+        searches, record reads and commits go on meanwhile; it is swapped in when done.
+        One thread rebuilds; others that need the same index wait for it.
+        """
         from rag.store.lexical import LexicalIndex
 
-        with self._mutex:
-            gen = records.generation(self._conn)
-            if self._lexical is not None and self._lexical.generation == gen:
-                return self._lexical
-            folder = self.folder / "lexical"
-            if LexicalIndex.published_generation(folder) == gen:
-                self._lexical = LexicalIndex.load(folder)
-            if self._lexical is None or self._lexical.generation != gen:
-                rows = self._conn.execute("SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
-                self._lexical = LexicalIndex.build(rows, gen)
-                if self.writable:
-                    self._lexical.save(folder)
-            return self._lexical
+        folder = self.folder / "lexical"
+        while True:
+            with self._mutex:
+                gen = records.generation(self._conn)
+                if self._lexical is not None and self._lexical.generation == gen:
+                    return self._lexical
+                if LexicalIndex.published_generation(folder) == gen:
+                    loaded = LexicalIndex.load(folder)
+                    if loaded is not None and loaded.generation == gen:
+                        self._lexical = loaded
+                        return loaded
+                building = self._lexical_build
+                if building is None:
+                    # Generation first: rows newer than it only make the next check rebuild again.
+                    rows = self._conn.execute("SELECT chunk_id, text FROM chunks ORDER BY chunk_id").fetchall()
+                    building = self._lexical_build = threading.Event()
+                    break
+            building.wait()  # another thread is rebuilding: use its index (or rebuild after it)
+        built = None
+        try:
+            built = LexicalIndex.build(rows, gen)
+            if self.writable:
+                built.save(folder)
+        finally:
+            with self._mutex:
+                if built is not None and (self._lexical is None or self._lexical.generation < gen):
+                    self._lexical = built
+                self._lexical_build = None
+            building.set()
+        return built
 
     def allowed_ids(self, filters) -> set[int] | None:
         """Chunk ids that pass ``filters`` (a :class:`rag.schemas.SearchFilters`), or None for all."""

@@ -1,0 +1,148 @@
+"""ONNX Runtime for a sentence-transformers encoder on CPU (``encoder_backend``).
+
+sentence-transformers' own ``backend="onnx"`` needs ``optimum-onnx``, whose only
+release pins transformers < 4.58; this project runs transformers 5. So the
+transformer is exported here with ``torch.onnx`` (once, offline, from the loaded
+model) and run with ONNX Runtime; tokenization, truncation and mean pooling stay
+those of the sentence-transformers model, so vectors agree with torch (fp32: cosine
+1.0; int8: >= 0.98, checked in tests/test_embed_onnx.py).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from rag.errors import ModelUnavailableError, require
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class OnnxEncoder:
+    """Runs ``model`` (a loaded ``SentenceTransformer``) through ONNX Runtime.
+
+    Args:
+        model: the sentence-transformers model; its first module must be a
+            Transformer and its pooling the mean of the token vectors.
+        cache_dir: where ``model.onnx`` / ``model_int8.onnx`` are kept.
+        int8: quantize the weights (dynamic, per channel, matrix products only).
+    """
+
+    def __init__(self, model, cache_dir: Path, *, int8: bool) -> None:
+        _check_supported(model)
+        self.model = model
+        self.path = ensure_exported(model, Path(cache_dir), int8=int8)
+        self._sessions: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def session(self, threads: int):
+        """An inference session with ``threads`` intra-op threads (one per count, kept)."""
+        with self._lock:
+            if threads not in self._sessions:
+                ort = require("onnxruntime", "onnx")
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                self._sessions[threads] = ort.InferenceSession(
+                    str(self.path), options, providers=["CPUExecutionProvider"])
+            return self._sessions[threads]
+
+    def encode(self, texts: list[str], *, batch_size: int, threads: int):
+        """Unit-length float32 vectors, one row per text (same order)."""
+        import numpy as np
+
+        session = self.session(threads)
+        tokenizer, limit = self.model.tokenizer, int(self.model.max_seq_length)
+        # Sorting by length keeps padding short, as sentence-transformers does.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        for i in range(0, len(texts), batch_size):
+            rows = order[i:i + batch_size]
+            enc = tokenizer([texts[j] for j in rows], padding=True, truncation=True, max_length=limit,
+                            return_tensors="np")
+            feed = {name: enc[name].astype(np.int64) for name in _INPUTS if name in enc}
+            if "token_type_ids" not in feed:
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            hidden = session.run(None, feed)[0]
+            mask = feed["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+            out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+
+def _check_supported(model) -> None:
+    from sentence_transformers.models import Pooling, Transformer
+
+    modules = list(model)
+    pooling = next((m for m in modules if isinstance(m, Pooling)), None)
+    config = pooling.get_config_dict() if pooling is not None else {}
+    # sentence-transformers 6 says pooling_mode="mean"; earlier ones pooling_mode_mean_tokens.
+    mean = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens") is True
+    if not (modules and isinstance(modules[0], Transformer) and mean):
+        raise ModelUnavailableError(
+            "the onnx encoder backends support sentence-transformers models with mean pooling only; "
+            "use RAG_ENCODER_BACKEND=torch for this model")
+
+
+def ensure_exported(model, cache_dir: Path, *, int8: bool) -> Path:
+    """The cached ONNX file for ``model``, exported (and quantized) on first use.
+
+    Files are written under a temporary name and renamed, so two processes exporting
+    at once both end with a whole file.
+    """
+    fp32 = cache_dir / "model.onnx"
+    if not fp32.exists():
+        _export(model, cache_dir, fp32)
+    if not int8:
+        return fp32
+    target = cache_dir / "model_int8.onnx"
+    if not target.exists():
+        require("onnx", "onnx")
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = _temp_path(cache_dir, ".onnx")
+        # Per-channel weights on the matrix products only: quantizing the attention
+        # products too (the default) gave cosine 0.90 to fp32 on SciFact abstracts.
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"MatMulConstBOnly": True})
+        os.replace(tmp, target)
+    return target
+
+
+def _export(model, cache_dir: Path, target: Path) -> None:
+    import torch
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    transformer = model[0].auto_model
+
+    class _Hidden(torch.nn.Module):  # keyword arguments: transformers 5 reordered forward()
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = model.tokenizer(["a sample", "a longer sample sentence"], padding=True, return_tensors="pt")
+    args = tuple(sample.get(name, torch.zeros_like(sample["input_ids"])) for name in _INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    tmp = _temp_path(cache_dir, ".onnx")
+    was = transformer.config._attn_implementation
+    try:
+        transformer.config._attn_implementation = "eager"  # exports everywhere; ORT fuses it
+        with torch.no_grad():
+            torch.onnx.export(_Hidden().eval().cpu(), args, str(tmp), input_names=list(_INPUTS),
+                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
+                              dynamo=False)
+    finally:
+        transformer.config._attn_implementation = was
+    os.replace(tmp, target)
+
+
+def _temp_path(folder: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(dir=folder, suffix=suffix, prefix=".partial-")
+    os.close(fd)
+    return Path(name)
