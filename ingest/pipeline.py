@@ -46,7 +46,8 @@ class _Parsed:
 
 #: Bump when loading, chunking or the text given to the encoder changes, so that
 #: collections built the old way are refused rather than silently mixed with new chunks.
-RECIPE_VERSION = 2
+#: 3: PDFs read by pypdfium2 (hyphenation and whitespace differ from pypdf).
+RECIPE_VERSION = 3
 
 
 class Ingestor:
