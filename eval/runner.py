@@ -53,6 +53,7 @@ def score_row(item: EvalItem, response: AskResponse | None, seconds: float, metr
     prediction = response.answer if response.answerable else ""
     row.update(prediction=response.answer, abstained=not response.answerable, reason=response.reason,
                groundedness=response.groundedness, answerable_score=response.answerable_score,
+               first_tokens=response.first_tokens,
                timings=response.timings)
     if item.answerable and item.answers:
         row["em"] = am.exact_match(prediction, item.answers)

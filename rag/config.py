@@ -81,8 +81,9 @@ class Settings(BaseSettings):
 
     answerable_threshold: float = Field(
         0.5, ge=0, le=1,
-        description="Abstain when the model's answerable_score (1 - P(first token starts NOT FOUND)) is below "
-        "this; calibrated on dev data (docs/answerability.md). 0 leaves the decision to the model's greedy reply.",
+        description="Abstain when the model's answerable_score is at or below this, before it writes anything; "
+        "above it the reply may not start with NOT FOUND. Calibrated on dev data (docs/answerability.md); "
+        "0.5 reproduces the model's own greedy choice, 0 leaves the decision to its reply.",
     )
 
     # Answer-time verification

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Iterator
 
-from rag.answer.answerability import abstain_probability
+from rag.answer.answerability import answerable_score
 from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
@@ -170,17 +170,22 @@ class RAGService:
         t0 = time.perf_counter()
         # The first token's distribution is the model's answerability verdict; for llama.cpp
         # the stream below reuses this evaluation of the prompt, so the score is free.
-        score = 1.0 - abstain_probability(gen.first_token_logprobs(prompt.messages))
+        first_tokens = gen.first_token_logprobs(prompt.messages)
+        score = answerable_score(first_tokens)
         timings["score"] = time.perf_counter() - t0
-        if score < self.settings.answerable_threshold:
+        if score <= self.settings.answerable_threshold and self.settings.answerable_threshold > 0:
             timings["first_token"] = timings["generate"] = timings["score"]
             reason = (f"the model judged that the passages do not answer the question "
-                      f"(answerable score {score:.2f} < {self.settings.answerable_threshold:.2f})")
+                      f"(answerable score {score:.2f} <= {self.settings.answerable_threshold:.2f})")
             yield StreamEvent(event="done", response=self._abstain(
-                question, collection, prompt.passages, reason, timings, started, model=gen.name, score=score))
+                question, collection, prompt.passages, reason, timings, started, model=gen.name, score=score,
+                first_tokens=first_tokens))
             return
         parts: list[str] = []
-        held = True  # hold output back until it cannot be the start of an abstention
+        # Hold output back until it cannot be the start of an abstention; under the remove
+        # policy hold all of it: the user must never see a sentence that verification removes.
+        buffer_all = self.verifier is not None and self.settings.unsupported_policy == "remove"
+        held = True
         first_token = None
         # Past the threshold the model has judged the passages to answer, so its reply may not
         # start with NOT FOUND (with threshold 0 the greedy reply decides, as it always did).
@@ -191,6 +196,8 @@ class RAGService:
                 first_token = time.perf_counter() - t0
             parts.append(delta)
             text = "".join(parts)
+            if buffer_all:
+                continue
             if held:
                 if len(text.strip()) < _ABSTAIN_PROBE and NOT_FOUND.startswith(text.strip().upper()):
                     continue
@@ -207,19 +214,22 @@ class RAGService:
         if is_abstention(answer):
             yield StreamEvent(event="done", response=self._abstain(
                 question, collection, prompt.passages, "the model found no answer in the passages", timings, started,
-                model=gen.name, score=score))
+                model=gen.name, score=score, first_tokens=first_tokens))
             return
         answer = drop_invalid_markers(answer, len(prompt.passages))
         citations, sentences = resolve_citations(answer, prompt.passages)
         response = AskResponse(
             question=question, collection=collection, answer=answer, answerable=True, citations=citations,
             passages=prompt.passages, sentences=sentences, model=gen.name, timings=timings, answerable_score=score,
+            first_tokens=first_tokens,
         )
         if self.verifier is not None:
             t = time.perf_counter()
             response = self.verifier.annotate(response)
             timings["verify"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
+        if buffer_all and response.answerable:
+            yield StreamEvent(event="token", delta=response.answer)  # what verification kept, at once
         yield StreamEvent(event="done", response=response.model_copy(update={"timings": timings}))
 
     def _weak_evidence(self, hits: list[ChunkHit], request: AskRequest) -> str | None:
@@ -233,8 +243,9 @@ class RAGService:
         return None
 
     def _abstain(self, question, collection, passages, reason, timings, started, model: str = "",
-                 score: float | None = None) -> AskResponse:
+                 score: float | None = None, first_tokens: dict[str, float] | None = None) -> AskResponse:
         timings["total"] = time.perf_counter() - started
         return AskResponse(question=question, collection=collection, answer=ABSTENTION_MESSAGE, answerable=False,
-                           reason=reason, passages=passages, model=model, timings=timings, answerable_score=score)
+                           reason=reason, passages=passages, model=model, timings=timings, answerable_score=score,
+                           first_tokens=first_tokens)
 

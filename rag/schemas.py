@@ -196,8 +196,10 @@ class AskResponse(BaseModel):
     groundedness: float | None = Field(None, description="Share of the answer supported by the passages (0..1).")
     answerable_score: float | None = Field(
         None, description="The model's belief (0..1) that the passages answer the question, read from its first "
-        "token before it writes anything; the service abstains below RAG_ANSWERABLE_THRESHOLD. None when the "
-        "service abstained before asking the model.")
+        "token before it writes anything (P(best answer word) / (that + P(NOT FOUND))); the service abstains "
+        "at or below RAG_ANSWERABLE_THRESHOLD. None when the service abstained before asking the model.")
+    first_tokens: dict[str, float] | None = Field(
+        None, description="The model's likeliest first tokens with their log-probabilities, behind answerable_score.")
     model: str = ""
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds: retrieve, generate, first_token, total.")
 

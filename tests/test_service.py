@@ -90,3 +90,41 @@ def test_bad_requests(service):
         service.ask("nope", AskRequest(query="x"))
     with pytest.raises(InvalidInputError):
         service.retrieve("kb", RetrieveRequest(query="   "))
+
+
+def test_every_asked_answer_carries_its_answerable_score(service):
+    response = service.ask("kb", AskRequest(query="How do I reset the router?", max_tokens=24))
+    assert response.answerable_score is not None and 0.0 <= response.answerable_score <= 1.0
+    assert response.first_tokens and all(lp <= 1e-6 for lp in response.first_tokens.values())
+    from rag.answer.answerability import answerable_score
+
+    assert response.answerable_score == pytest.approx(answerable_score(response.first_tokens))
+
+
+def test_below_the_threshold_it_abstains_before_generating(service):
+    service.settings = service.settings.model_copy(update={"answerable_threshold": 1.0, "min_relevance": -1.0})
+    response = service.ask("kb", AskRequest(query="What is the capital of Australia?", max_tokens=24))
+    assert not response.answerable and "answerable score" in response.reason
+    assert response.answerable_score is not None  # the score that fell at or below the threshold
+    assert service.generator.calls == 0  # an abstention generates nothing
+
+
+def test_above_the_threshold_the_reply_does_not_start_with_not_found(service):
+    service.settings = service.settings.model_copy(update={"answerable_threshold": 1e-6, "min_relevance": -1.0})
+    response = service.ask("kb", AskRequest(query="What colour is the sky on Mars?", max_tokens=24))
+    assert service.generator.calls == 1
+    if not response.answerable:  # the model may still write a sentence that says so...
+        assert response.reason == "the model found no answer in the passages"
+    assert not response.answer.upper().startswith("NOT FOUND")  # ...but never the bare NOT FOUND reply
+
+
+def test_remove_policy_streams_only_what_verification_kept(service):
+    from rag.verify import make_verifier
+
+    service.settings = service.settings.model_copy(update={"unsupported_policy": "remove", "verifier": "lexical"})
+    service._verifier = make_verifier(service.settings, None)
+    events = list(service.ask_stream("kb", AskRequest(query="How do I reset the router?", max_tokens=40)))
+    final = events[-1].response
+    streamed = "".join(e.delta for e in events if e.event == "token")
+    assert streamed == (final.answer if final.answerable else "")
+    assert sum(e.event == "token" for e in events) <= 1

@@ -1,0 +1,50 @@
+"""The answerability score read from the model's first token, and its calibration by replay."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from eval.answerability import best_threshold, cross_validated, replay
+from rag.answer.answerability import abstain_probability, answerable_score, starts_abstention
+
+
+def lp(p: float) -> float:
+    return math.log(p)
+
+
+def test_abstention_tokens_are_prefixes_of_not_found_only():
+    assert starts_abstention("NOT") and starts_abstention(" NOT") and starts_abstention("N")
+    assert not starts_abstention("No") and not starts_abstention("Not") and not starts_abstention(" ")
+    assert abstain_probability({"NOT": lp(0.3), " NOT": lp(0.1), "Not": lp(0.2)}) == 0.4
+
+
+def test_score_is_one_half_exactly_where_the_greedy_reply_switches():
+    # NOT is the single likeliest token, though the answer words together outweigh it.
+    spread = {"NOT": lp(0.21), "Space": lp(0.10), "Time": lp(0.09), "Memory": lp(0.08)}
+    assert answerable_score(spread) < 0.5 < 1 - abstain_probability(spread)
+    assert answerable_score({"NOT": lp(0.4), "Paris": lp(0.4)}) == 0.5
+    assert answerable_score({"Paris": lp(0.9), "NOT": lp(0.05)}) > 0.9
+    assert answerable_score({"Paris": lp(0.9)}) == 1.0
+    assert answerable_score({}) == 0.5
+
+
+def _row(answerable, score, f1=0.0, abstained=False):
+    return {"answerable": answerable, "answerable_score": score, "f1": f1, "abstained": abstained}
+
+
+def test_replay_abstains_below_the_threshold_or_where_the_model_did():
+    rows = [_row(True, 0.9, 1.0), _row(True, 0.3, 0.5), _row(False, 0.2), _row(False, 0.8), _row(False, 0.9, abstained=True)]
+    m = replay(rows, 0.5)
+    assert m["abstention_recall"] == 2 / 3 and m["false_abstention_rate"] == 0.5
+    assert m["answer_f1"] == 0.5 and m["overall_f1"] == (1.0 + 0 + 1 + 0 + 1) / 5
+
+
+def test_threshold_choice_respects_the_false_abstention_bound_and_is_cross_validated():
+    rows = [_row(True, 0.1 * i, 0.5) for i in range(1, 10)] + [_row(False, 0.1 * i) for i in range(1, 6)]
+    grid = [round(i / 20, 2) for i in range(21)]
+    best = best_threshold(rows, grid, max_false_abstention=0.15)
+    assert best["false_abstention_rate"] <= 0.15
+    folds = cross_validated(rows, grid, max_false_abstention=0.15, seed=1)
+    assert len(folds["thresholds"]) == 2 and folds["held_out"]["questions"] == len(rows)
+    json.dumps(folds)
