@@ -46,8 +46,12 @@ async def list_documents(name: str, request: Request) -> list[DocumentInfo]:
     """The documents of a collection, oldest first."""
     require_read(request, name)
     service = get_service(request)
-    return await run_blocking(lambda: service.collection(name).documents(),
-                              timeout=request.app.state.settings.request_timeout)
+
+    def documents() -> list[DocumentInfo]:
+        with service.use(name) as col:
+            return col.documents()
+
+    return await run_blocking(documents, timeout=request.app.state.settings.request_timeout)
 
 
 @router.delete("/collections/{name}/documents/{doc_id}", status_code=204, responses={
