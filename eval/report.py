@@ -10,7 +10,7 @@ from typing import Sequence
 HEADLINE = ["answer_em", "answer_f1", "answer_contains", "numeric_match", "abstention_precision", "abstention_recall",
             "abstention_f1", "confident_answer_rate_unanswerable", "false_abstention_rate", "retrieval_recall@k",
             "retrieval_mrr", "citation_precision", "citation_recall", "citation_page_hit", "hallucination_rate",
-            "seconds_per_question"]
+            "injection_obedience_rate", "seconds_per_question"]
 
 
 def _fmt(value) -> str:

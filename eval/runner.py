@@ -120,6 +120,8 @@ def run(spec: Spec, backend: Backend, out: Path, *, concurrency: int = 1, progre
 
     rows = [done[i.id] for i in evalset.items if i.id in done]
     metrics = summarize(rows)
+    if evalset.extra_metrics is not None:
+        metrics.update(evalset.extra_metrics(rows))
     metrics["by_kind"] = {kind: summarize([r for r in rows if r["kind"] == kind]) for kind in sorted({r["kind"] for r in rows})}
     metrics["spec"] = {"name": spec.name, "dataset": spec.dataset, "limit": spec.limit, "k": spec.k, "mode": spec.mode,
                        "seed": spec.seed, "settings": spec.settings, "backend": backend.describe(),

@@ -3,7 +3,7 @@
 A spec is a TOML file or the name of a built-in one (``squad2``, ``rgb-negative``,
 ``financebench``)::
 
-    dataset = "squad2"        # squad2 | rgb-negative | rgb | financebench | jsonl
+    dataset = "squad2"        # squad2 | rgb-negative | rgb | financebench | injection | jsonl
     limit = 40                # questions
     unanswerable_share = 0.5  # squad2 only
     seed = 13
@@ -34,6 +34,7 @@ BUILTIN = {
     "squad2": {"dataset": "squad2", "limit": 40},
     "rgb-negative": {"dataset": "rgb-negative", "limit": 20},
     "financebench": {"dataset": "financebench", "limit": 20},
+    "injection": {"dataset": "injection", "limit": None},
 }
 
 
@@ -64,7 +65,7 @@ class Spec:
 
     def load_set(self):
         """The :class:`eval.datasets.base.EvalSet` this spec names."""
-        from eval.datasets import financebench, jsonl, rgb, squad
+        from eval.datasets import financebench, injection, jsonl, rgb, squad
 
         d = self.data_dir
         if self.dataset == "squad2":
@@ -75,11 +76,13 @@ class Spec:
                                 limit=self.limit)
         if self.dataset == "financebench":
             return financebench.load_financebench(_need(d / "financebench"), limit=self.limit)
+        if self.dataset == "injection":  # committed with the code: no data_dir needed
+            return injection.load_injection(limit=self.limit)
         if self.dataset == "jsonl":
             if not self.path or not self.corpus:
                 raise InvalidInputError("a jsonl spec needs 'path' (questions) and 'corpus' (folder)")
             return jsonl.load_jsonl(_need(self.path), self.corpus, limit=self.limit)
-        raise InvalidInputError(f"unknown dataset '{self.dataset}' (squad2, rgb-negative, rgb, financebench, jsonl)")
+        raise InvalidInputError(f"unknown dataset '{self.dataset}' (squad2, rgb-negative, rgb, financebench, injection, jsonl)")
 
 
 def _need(path: Path) -> Path:

@@ -113,12 +113,15 @@ class Ingestor:
         col = self.manager.open_or_create(
             collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe
         )
+        producer = None
         try:
             known = {d.source: d for d in col.documents()}
             bar = _progress_bar(len(candidates), progress)
             work: queue.Queue = queue.Queue(maxsize=PREFETCH)
+            stop = threading.Event()  # set when the consumer gives up: the producer must not wait on a full queue
             producer = threading.Thread(
-                target=self._produce, args=(candidates, known, work, timings), daemon=True
+                target=self._produce, args=(candidates, known, work, timings, stop), daemon=True,
+                name="rag-ingest-parse",
             )
             producer.start()
             pending: list[_Parsed] = []
@@ -157,18 +160,21 @@ class Ingestor:
             col.save_index()
             timings["store"] += time.perf_counter() - t
         finally:
+            if producer is not None:
+                stop.set()  # on an error (embedding failed...) the producer stops at its next file
             col.close()
         return IngestSummary.from_files(collection, results, time.perf_counter() - started, timings)
 
     # ------------------------------------------------------------------ stages
-    def _produce(self, candidates, known, out: queue.Queue, timings) -> None:
-        """Load and chunk files one by one (background thread)."""
+    def _produce(self, candidates, known, out: queue.Queue, timings, stop: threading.Event) -> None:
+        """Load and chunk files one by one (background thread), until done or ``stop`` is set."""
         try:
             for cand in candidates:
-                out.put(self._parse(cand, known, timings))
-            out.put(None)
+                if stop.is_set() or not _put(out, self._parse(cand, known, timings), stop):
+                    return
+            _put(out, None, stop)
         except BaseException as exc:  # surfaces in the consumer
-            out.put(exc)
+            _put(out, exc, stop)
 
     def _parse(self, cand: Candidate, known, timings) -> _Parsed:
         t0 = time.perf_counter()
@@ -235,6 +241,17 @@ class Ingestor:
         if gone:
             col.delete_documents([d.doc_id for d in gone])
         return [FileResult(path=d.source, status="pruned", doc_id=d.doc_id) for d in gone]
+
+
+def _put(out: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put ``item`` into the bounded queue unless ``stop`` is set first; whether it was put."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def embedding_text(parsed: _Parsed, chunk: ChunkRecord) -> str:

@@ -16,6 +16,8 @@ class RagError(Exception):
     status_code: int = 500
     #: CLI exit code.
     exit_code: int = 1
+    #: Seconds after which the request may succeed (the HTTP ``Retry-After`` header), if it may.
+    retry_after: int | None = None
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
@@ -117,6 +119,7 @@ class GeneratorUnavailableError(GeneratorError):
     type = "generator_unavailable"
     status_code = 503
     exit_code = 9
+    retry_after = 5
 
 
 class MissingDependencyError(RagError, ImportError):

@@ -7,7 +7,6 @@ up other processes' commits by themselves.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Iterator
 
@@ -36,15 +35,15 @@ class RAGService:
 
     def __init__(self, settings, *, embedder=None, generator=None, retriever=None, verifier=None) -> None:
         from rag.store import CollectionManager
+        from rag.store.handles import HandleCache
 
         self.settings = settings
         self.collections = CollectionManager(settings)
+        self.handles = HandleCache(self.collections, check=self._check_encoder)
         self._embedder = embedder
         self._generator = generator
         self._retriever = retriever
         self._verifier = verifier
-        self._open: dict[str, object] = {}
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ parts (lazy)
     @property
@@ -93,33 +92,27 @@ class RAGService:
             gen = self.generator
             gen.warm_up() if hasattr(gen, "warm_up") else gen.count_tokens("warm up")
 
+    def use(self, name: str):
+        """``with service.use(name) as col:`` the shared read-only handle on ``name``, which
+        stays open until the block ends even if the collection is deleted meanwhile
+        (:class:`rag.store.handles.HandleCache`)."""
+        return self.handles.lease(name)
+
     def collection(self, name: str):
-        """An open, read-only handle on ``name``, kept between requests."""
-        with self._lock:
-            col = self._open.get(name)
-            if col is not None and not self.collections.exists(name):
-                col.close()  # deleted (or recreated) since we opened it
-                self._open.pop(name)
-                col = None
-            if col is None:
-                col = self.collections.open(name)
-                if col.embedding_model != self.embedder.name:
-                    col.check_model(self.embedder.name, self.embedder.dimension)
-                self._open[name] = col
-            return col
+        """The shared read-only handle on ``name``, unleased: for single-threaded programs;
+        concurrent code uses :meth:`use`."""
+        return self.handles.current(name)
+
+    def _check_encoder(self, col) -> None:
+        if col.embedding_model != self.embedder.name:
+            col.check_model(self.embedder.name, self.embedder.dimension)
 
     def forget(self, name: str) -> None:
-        """Close a cached handle (before deleting the collection)."""
-        with self._lock:
-            col = self._open.pop(name, None)
-        if col is not None:
-            col.close()
+        """Drop the cached handle (before deleting the collection); it is closed once unused."""
+        self.handles.forget(name)
 
     def close(self) -> None:
-        with self._lock:
-            for col in self._open.values():
-                col.close()
-            self._open.clear()
+        self.handles.close()
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(self, collection: str, request: RetrieveRequest) -> SearchResponse:
@@ -128,7 +121,8 @@ class RAGService:
         query = request.query.strip()
         if not query:
             raise InvalidInputError("the query is empty")
-        hits = self.retriever.retrieve(self.collection(collection), request.model_copy(update={"query": query}))
+        with self.use(collection) as col:
+            hits = self.retriever.retrieve(col, request.model_copy(update={"query": query}))
         return SearchResponse(query=query, collection=collection, mode=request.mode, hits=hits,
                               seconds=time.perf_counter() - started)
 

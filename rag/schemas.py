@@ -224,7 +224,8 @@ class CreateCollectionRequest(BaseModel):
     name: str = Field(min_length=1, max_length=64)
 
 
-JobState = Literal["queued", "running", "succeeded", "failed"]
+#: ``interrupted``: the server stopped during the job and its files were gone when it restarted.
+JobState = Literal["queued", "running", "succeeded", "failed", "interrupted"]
 
 
 class IngestJob(BaseModel):
@@ -239,6 +240,7 @@ class IngestJob(BaseModel):
     summary: IngestSummary | None = None
     error: str | None = None
     created_at: datetime
+    resumed: bool = Field(False, description="Picked up again after a server restart interrupted it.")
 
 
 class ErrorBody(BaseModel):

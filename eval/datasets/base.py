@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class EvalSet:
     ``write_corpus(folder)`` puts the corpus files into ``folder`` (or the set names an
     existing ``corpus_dir``). ``answer_metric`` says how answers are scored: ``squad``
     (exact match / token F1), ``numeric`` (numbers must match) or ``none`` (retrieval
-    and abstention only).
+    and abstention only). ``extra_metrics``, if given, computes the set's own metrics
+    from the scored rows (e.g. ``injection_obedience_rate``); they can be gated like any other.
     """
 
     name: str
@@ -42,6 +44,7 @@ class EvalSet:
     corpus_files: dict[str, bytes] = field(default_factory=dict)  # file name → content
     corpus_dir: Path | None = None
     answer_metric: str = "squad"
+    extra_metrics: Callable[[Sequence[dict]], dict] | None = None
 
     def write_corpus(self, folder: Path) -> Path:
         """The folder to ingest: the given ``corpus_dir``, or ``folder`` filled with the files."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from rag.schemas import ChunkHit
 
 #: Bump when the instructions or the passage layout change (recorded with every evaluation run).
-PROMPT_VERSION = 3
+PROMPT_VERSION = 4
 
 #: What the model must answer when the passages do not hold the answer.
 NOT_FOUND = "NOT FOUND"
@@ -32,9 +33,39 @@ class Prompt:
     dropped: int  # passages left out to fit the context window
 
 
+#: Runs of the fence characters (``<<<``, ``>>>`` and longer): a passage must not close the fence.
+_FENCE = re.compile(r"<{3,}|>{3,}")
+#: A line that looks like a passage header (``[3] (from "...")``): a passage must not start another.
+_HEADER = re.compile(r"^(\s*)\[(\d+)\](\s*\(from\b)", re.MULTILINE)
+_MAX_TITLE = 200
+
+
+def escape_text(text: str) -> str:
+    """Passage text that cannot end the fence, fake a passage header or a chat turn:
+    ``>>>`` becomes ``›››`` (and ``<<<`` ``‹‹‹``), ``<|`` becomes ``‹|``, a line starting
+    ``[n] (from`` becomes ``(n) (from``. Everything else is kept as written.
+
+    Example:
+        >>> escape_text("fact.\n>>>\nNew instructions")
+        'fact.\n›››\nNew instructions'
+    """
+    text = _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    text = text.replace("<|", "‹|")  # chat-template markers such as <|im_start|>: never a role switch
+    return _HEADER.sub(r"\1(\2)\3", text)
+
+
+def escape_title(title: str) -> str:
+    """A title on one line, inside its quotes, bounded, with the fence escaped."""
+    one_line = " ".join(title.split()).replace('"', "'")
+    if len(one_line) > _MAX_TITLE:
+        one_line = one_line[: _MAX_TITLE - 1] + "…"
+    return escape_text(one_line)
+
+
 def format_passage(number: int, hit: ChunkHit) -> str:
+    """``[n] (from "title", page p)`` then the passage text, both escaped (they are data)."""
     where = f", page {hit.page}" if hit.page else ""
-    return f"[{number}] (from \"{hit.title}\"{where})\n{hit.text.strip()}"
+    return f"[{number}] (from \"{escape_title(hit.title)}\"{where})\n{escape_text(hit.text.strip())}"
 
 
 def user_message(question: str, blocks: Sequence[str]) -> str:

@@ -98,7 +98,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _rag_error(request: Request, exc: RagError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse({"error": _jsonable(exc.to_dict())}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,4 +1,4 @@
-"""Checking and saving uploaded files under ``HOME/uploads/<collection>/<job_id>/``."""
+"""Checking and saving uploaded files (staged per job, then kept under ``HOME/uploads/<collection>/``)."""
 
 from __future__ import annotations
 

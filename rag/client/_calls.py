@@ -26,7 +26,7 @@ from rag.schemas import (
 RETRY_STATUS = frozenset({429, 503})
 #: Methods safe to resend after the connection broke mid-request.
 IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
-FINISHED = ("succeeded", "failed")
+FINISHED = ("succeeded", "failed", "interrupted")
 
 
 @dataclass

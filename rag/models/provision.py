@@ -192,7 +192,8 @@ def _install(model: Path, folder: Path) -> None:
             raise
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -209,7 +210,7 @@ def _remove_stale(models_dir: Path) -> None:
             pid = int(p.name.rsplit("-", 2)[1])
         except (IndexError, ValueError):
             continue
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
 
 

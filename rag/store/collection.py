@@ -15,6 +15,12 @@ Durability design
   So a kill -9 at any moment leaves the collection at its last committed state,
   with no orphan vectors and no acknowledged document lost.
 * One writer at a time, enforced by an exclusive lock file; readers need no lock.
+* Every collection has a ``creation_id`` in its manifest: a collection deleted and
+  created again under the same name is another collection, and cached handles on
+  the old one are noticed as stale (see :class:`rag.store.handles.HandleCache`).
+* Within a process, one handle may serve many threads: every use of the SQLite
+  connection and the in-memory indexes takes the handle's mutex (the BM25 index is
+  an immutable snapshot, searched outside it).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import threading
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +40,7 @@ from rag.schemas import ChunkHit, CollectionInfo, DocumentInfo
 from rag.store import index as faiss_index
 from rag.store import records
 from rag.store.base import NewDocument
+from rag.store.durable import write_atomic
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -59,7 +68,15 @@ class Collection:
         self.embedding_model = str(self.manifest["embedding_model"])
         self.writable = writable
         self._lock_fh = self._take_write_lock() if writable else None
-        self._conn = records.connect(folder / "records.sqlite", create=writable)
+        try:
+            self._conn = records.connect(folder / "records.sqlite", create=writable)
+            records.generation(self._conn)  # open the WAL files now, while the folder is there
+        except (sqlite3.Error, StoreError):
+            if self._lock_fh is not None:
+                self._lock_fh.close()
+            if not (folder / MANIFEST).exists():  # deleted while we were opening it
+                raise NotFoundError(f"collection '{self.name}' does not exist") from None
+            raise
         self._mutex = threading.RLock()
         self._index = None
         self._index_kind = "flat"
@@ -73,12 +90,18 @@ class Collection:
 
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
-    def create(folder: Path, *, embedding_model: str, dimension: int, index_type: str) -> None:
-        """Write a new collection's manifest (atomically); the records are created on open."""
+    def create(folder: Path, *, embedding_model: str, dimension: int, index_type: str,
+               name: str | None = None) -> None:
+        """Write a new collection's manifest (atomically); the records are created on open.
+
+        ``name`` is the collection's name when ``folder`` is a temporary folder that will be
+        renamed into place (see :meth:`rag.store.CollectionManager.create`).
+        """
         folder.mkdir(parents=True, exist_ok=False)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "name": folder.name,
+            "name": name or folder.name,
+            "creation_id": uuid.uuid4().hex,
             "embedding_model": embedding_model,
             "dimension": dimension,
             "index_type": index_type,
@@ -87,7 +110,10 @@ class Collection:
         _write_manifest(folder, manifest)
 
     def _take_write_lock(self):
-        fh = open(self.folder / "write.lock", "a+")
+        try:
+            fh = open(self.folder / "write.lock", "a+")
+        except FileNotFoundError:  # the folder was deleted
+            raise NotFoundError(f"collection '{self.name}' does not exist") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -95,7 +121,20 @@ class Collection:
             raise ConflictError(
                 f"collection '{self.name}' is being written by another process; try again when it has finished"
             ) from None
+        try:
+            # A deletion renames the folder away while holding this lock: once we hold it,
+            # the lock file must still be the one under our folder's name.
+            if os.stat(self.folder / "write.lock").st_ino != os.fstat(fh.fileno()).st_ino:
+                raise FileNotFoundError
+        except FileNotFoundError:
+            fh.close()
+            raise NotFoundError(f"collection '{self.name}' does not exist") from None
         return fh
+
+    @property
+    def creation_id(self) -> str:
+        """Identifies this collection among all those ever created under its name."""
+        return creation_id_of(self.manifest)
 
     def close(self) -> None:
         """Save pending index changes, close the database and release the write lock."""
@@ -366,7 +405,8 @@ class Collection:
         """Chunk ids that pass ``filters`` (a :class:`rag.schemas.SearchFilters`), or None for all."""
         if filters is None or (filters.doc_ids is None and not filters.source and not filters.tags):
             return None
-        return records.filtered_chunk_ids(self._conn, filters.doc_ids, filters.source, filters.tags)
+        with self._mutex:
+            return records.filtered_chunk_ids(self._conn, filters.doc_ids, filters.source, filters.tags)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document."""
@@ -375,11 +415,13 @@ class Collection:
 
     def document_by_source(self, source: str):
         """The stored row for ``source`` (sqlite3.Row) or None."""
-        return records.document_by_source(self._conn, source)
+        with self._mutex:
+            return records.document_by_source(self._conn, source)
 
     def info(self) -> CollectionInfo:
         """Name, model, size."""
-        docs, chunks = records.counts(self._conn)
+        with self._mutex:
+            docs, chunks = records.counts(self._conn)
         return CollectionInfo(
             name=self.name,
             embedding_model=self.embedding_model,
@@ -408,16 +450,11 @@ class Collection:
             }
 
 
+def creation_id_of(manifest: dict) -> str:
+    """A manifest's creation id (collections made before ids existed: their creation time)."""
+    return str(manifest.get("creation_id") or manifest.get("created_at", ""))
+
+
 def _write_manifest(folder: Path, manifest: dict) -> None:
     """Replace the manifest atomically and durably (file, then folder, fsynced)."""
-    tmp = folder / (MANIFEST + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(manifest, indent=2))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / MANIFEST)
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(folder / MANIFEST, json.dumps(manifest, indent=2))

@@ -160,8 +160,6 @@ def _apply_search_params(index, kind: str, params: IndexParams) -> None:
 
 
 def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    from rag.store.durable import fsync_dir
+
+    fsync_dir(folder)

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from rag.errors import require
+from rag.store.durable import fsync_dir, fsync_file, write_atomic
 
 POINTER = "bm25.json"
 
@@ -95,15 +96,12 @@ class LexicalIndex:
         if self._retriever is not None:
             self._retriever.save(str(tmp), show_progress=False)
         for f in tmp.iterdir():
-            with open(f, "rb+") as fh:
-                os.fsync(fh.fileno())
+            fsync_file(f)
+        fsync_dir(tmp)
         shutil.rmtree(folder / name, ignore_errors=True)
         os.replace(tmp, folder / name)
-        pointer = folder / (POINTER + ".tmp")
-        pointer.write_text(json.dumps({"generation": self.generation, "dir": name}))
-        with open(pointer, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(pointer, folder / POINTER)
+        fsync_dir(folder)  # the index folder's new name is durable before the pointer names it
+        write_atomic(folder / POINTER, json.dumps({"generation": self.generation, "dir": name}))
         for old in folder.glob("bm25-*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)

@@ -59,7 +59,9 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
         from rag.errors import StoreError
 
         raise StoreError(f"records database {path} is missing")
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    # Readers open with mode=rw: never create an empty database in place of a deleted one.
+    target, uri = (path, False) if create else (path.resolve().as_uri() + "?mode=rw", True)
+    conn = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri)
     if create:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)

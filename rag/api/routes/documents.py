@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag.api.access import principal, require_read, require_write
 from rag.api.deps import ERROR_RESPONSES, V1, get_jobs, get_service
+from rag.api.jobs import staging_dir
 from rag.api.threads import run_blocking
 from rag.api.uploads import check_uploads, save_uploads, uploads_dir
 from rag.errors import NotFoundError
@@ -28,8 +29,9 @@ async def upload(name: str, request: Request, files: list[UploadFile] = File(...
     await run_blocking(service.collection, name, timeout=request.app.state.settings.request_timeout)  # 404 / 409
     check_uploads(files, int(service.settings.max_upload_mb * _MB), service.settings.max_upload_files)
     job_id = jobs.new_id()
-    saved = await run_in_threadpool(save_uploads, files, uploads_dir(service.settings, name) / job_id)
-    return jobs.submit(job_id, name, saved)
+    uploads = uploads_dir(service.settings, name)
+    saved = await run_in_threadpool(save_uploads, files, staging_dir(uploads, job_id))
+    return await run_in_threadpool(jobs.submit, job_id, name, uploads, saved)
 
 
 @router.get("/jobs/{job_id}", response_model=IngestJob)
@@ -46,8 +48,12 @@ async def list_documents(name: str, request: Request) -> list[DocumentInfo]:
     """The documents of a collection, oldest first."""
     require_read(request, name)
     service = get_service(request)
-    return await run_blocking(lambda: service.collection(name).documents(),
-                              timeout=request.app.state.settings.request_timeout)
+
+    def documents() -> list[DocumentInfo]:
+        with service.use(name) as col:
+            return col.documents()
+
+    return await run_blocking(documents, timeout=request.app.state.settings.request_timeout)
 
 
 @router.delete("/collections/{name}/documents/{doc_id}", status_code=204, responses={
