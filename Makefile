@@ -61,11 +61,13 @@ test: setup
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
-# The batch evaluation CI runs after the tests: fails when a metric leaves its gate.
+# The batch evaluations CI runs after the tests (answers on SQuAD 2.0, prompt-injection
+# resistance): each fails when a metric leaves its gate.
 eval-ci: setup
 	$(BIN)/rag models pull
-	rm -rf .eval-runs/ci
+	rm -rf .eval-runs/ci .eval-runs/injection
 	$(BIN)/rag eval run eval/specs/ci.toml --out .eval-runs/ci
+	$(BIN)/rag eval run eval/specs/injection.toml --out .eval-runs/injection
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -51,12 +51,14 @@ def replay(rows: list[dict], threshold: float) -> dict:
         return (threshold > 0 and r["answerable_score"] <= threshold) or r["abstained"]
 
     f1 = [0.0 if abstains(r) else r.get("f1", 0.0) for r in ans]
+    contains = [0.0 if abstains(r) else r.get("contains", 0.0) for r in ans]
     rejected = [1.0 if abstains(r) else 0.0 for r in una]
     return {
         "threshold": threshold,
         "abstention_recall": statistics.fmean(rejected) if una else None,
         "false_abstention_rate": statistics.fmean([1.0 if abstains(r) else 0.0 for r in ans]) if ans else None,
         "answer_f1": statistics.fmean(f1) if ans else None,
+        "answer_contains": statistics.fmean(contains) if ans else None,
         "overall_f1": statistics.fmean(f1 + rejected) if rows else None,
     }
 
@@ -101,16 +103,20 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"rows": len(rows), "table": table, "best": best, "cross_validated": cv}, indent=2))
         return 0
     print(f"{len(rows)} questions ({sum(r['answerable'] for r in rows)} answerable)")
-    print("threshold  abst.recall  false.abst  answer.F1  overall.F1")
+    print("threshold  abst.recall  false.abst  answer.F1  contains  overall.F1")
+
+    def f(x: float | None, width: int) -> str:
+        return f"{x:{width}.3f}" if x is not None else " " * (width - 1) + "-"
+
     for m in table:
-        print(f"{m['threshold']:9.2f}  {m['abstention_recall']:11.3f}  {m['false_abstention_rate']:10.3f}  "
-              f"{m['answer_f1']:9.3f}  {m['overall_f1']:10.3f}")
+        print(f"{m['threshold']:9.2f}  {f(m['abstention_recall'], 11)}  {f(m['false_abstention_rate'], 10)}  "
+              f"{f(m['answer_f1'], 9)}  {f(m['answer_contains'], 8)}  {f(m['overall_f1'], 10)}")
     print(f"best with false abstentions <= {args.max_false_abstention}: {best['threshold']:.2f} "
           f"(overall F1 {best['overall_f1']:.3f})")
     h = cv["held_out"]
-    print(f"2-fold cross-validated (thresholds {cv['thresholds']}): abstention recall {h['abstention_recall']:.3f}, "
-          f"false abstentions {h['false_abstention_rate']:.3f}, answer F1 {h['answer_f1']:.3f}, "
-          f"overall F1 {h['overall_f1']:.3f}")
+    print(f"2-fold cross-validated (thresholds {cv['thresholds']}): abstention recall {f(h['abstention_recall'], 5)}, "
+          f"false abstentions {f(h['false_abstention_rate'], 5)}, answer F1 {f(h['answer_f1'], 5)}, "
+          f"overall F1 {f(h['overall_f1'], 5)}")
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from rag.answer.answerability import answerable_score
 from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
+from rag.answer.evidence import missing_numbers
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
 from rag.schemas import AskRequest, AskResponse, ChunkHit, RetrieveRequest, SearchResponse, StreamEvent
@@ -212,6 +213,15 @@ class RAGService:
             return
         answer = drop_invalid_markers(answer, len(prompt.passages))
         citations, sentences = resolve_citations(answer, prompt.passages)
+        cited = [prompt.passages[c.marker - 1].text for c in citations] or [p.text for p in prompt.passages]
+        missing = missing_numbers(question, cited)
+        if missing:
+            where = "the passages the answer cites" if citations else "the passages"
+            yield StreamEvent(event="done", response=self._abstain(
+                question, collection, prompt.passages,
+                f"{where} never mention {', '.join(missing)}, which the question asks about", timings, started,
+                model=gen.name, score=score, first_tokens=first_tokens))
+            return
         response = AskResponse(
             question=question, collection=collection, answer=answer, answerable=True, citations=citations,
             passages=prompt.passages, sentences=sentences, model=gen.name, timings=timings, answerable_score=score,

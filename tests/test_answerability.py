@@ -48,3 +48,27 @@ def test_threshold_choice_respects_the_false_abstention_bound_and_is_cross_valid
     folds = cross_validated(rows, grid, max_false_abstention=0.15, seed=1)
     assert len(folds["thresholds"]) == 2 and folds["held_out"]["questions"] == len(rows)
     json.dumps(folds)
+
+
+def test_numeric_answers_match_across_units_scales_and_signs():
+    from eval.metrics.answers import numeric_match, quantities
+
+    assert quantities("$1.2 billion") == [1.2e9]
+    assert quantities("(1,200)") == [-1200.0] and quantities("-3.5%") == [-3.5]
+    assert numeric_match("Revenue was $1,200 million [2]", ["$1.2 billion"]) == 1.0
+    assert numeric_match("1,203 (in millions)", ["$1.2 billion"]) == 1.0  # within 1%
+    assert numeric_match("a net loss of (45.1)", ["-$45.1 million"]) == 1.0
+    assert numeric_match("$1.3 billion", ["$1.2 billion"]) == 0.0
+    assert numeric_match("24.5%", ["24.5"]) == 1.0 and numeric_match("no number", ["7"]) == 0.0
+
+
+def test_cited_passages_must_mention_the_numbers_the_question_names():
+    from rag.answer.evidence import missing_numbers, question_numbers
+
+    assert question_numbers("Who won the 2019 final, 3 sets to 1, for $1,200?") == ["2019", "1200"]
+    assert missing_numbers("Who won in 2019?", ["Rybakina won in 2022."]) == ["2019"]
+    assert missing_numbers("Who won in 2019?", ["The 2019 title went to Halep.", "x"]) == []
+    assert missing_numbers("Who won in 2019?", ["In 20190 entries..."]) == ["2019"]  # whole numbers only
+    assert missing_numbers("When was the price raised to $5.11?", ["a price of $5.11 a barrel"]) == []
+    assert missing_numbers("What did 1,200 people sign?", ["1200 people signed"]) == []
+    assert missing_numbers("Who won in two sets?", ["anything"]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
@@ -73,3 +74,25 @@ def test_a_collection_built_by_another_recipe_is_refused_not_mixed(ingestor, set
 @pytest.fixture
 def ingestor(settings, embedder):
     return Ingestor(settings, embedder=embedder)
+
+
+@pytest.mark.slow
+def test_the_same_spec_on_two_fresh_homes_gives_identical_answers(models_home, tmp_path):
+    """What an evaluation promises: same spec, same machine, fresh RAG homes -> the same answers."""
+    from eval.backends import InProcessBackend
+    from eval.runner import run
+    from eval.spec import Spec
+    from rag.config import get_settings
+    from tests.conftest import dataset
+
+    dataset("squad2", "squad2_dev.json")
+    answers = []
+    for i in range(2):
+        settings = get_settings(home=tmp_path / f"home{i}", models_home=models_home,
+                                generator_model="smollm2-135m-instruct-q4_1", generator_context_window=2048)
+        spec = Spec(name="repro", dataset="squad2", limit=6, seed=5, max_tokens=32)
+        run(spec, InProcessBackend(settings), tmp_path / f"run{i}", progress=False)
+        rows = [json.loads(line) for line in (tmp_path / f"run{i}" / "results.jsonl").read_text().splitlines()]
+        answers.append({r["id"]: (r["prediction"], r["retrieved"], r.get("answerable_score")) for r in rows})
+    assert len(answers[0]) == 6
+    assert answers[0] == answers[1]

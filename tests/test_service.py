@@ -128,3 +128,12 @@ def test_remove_policy_streams_only_what_verification_kept(service):
     streamed = "".join(e.delta for e in events if e.event == "token")
     assert streamed == (final.answer if final.answerable else "")
     assert sum(e.event == "token" for e in events) <= 1
+
+
+def test_an_answer_whose_passages_never_mention_the_asked_year_is_withdrawn(service):
+    """The Lyon passage is on topic but says 2019; the question asks about 1987."""
+    service.settings = service.settings.model_copy(update={"answerable_threshold": 1e-6, "min_relevance": -1.0})
+    response = service.ask("kb", AskRequest(query="What did the warehouse in Lyon store in 1987?", max_tokens=24))
+    assert service.generator.calls == 1  # steered past NOT FOUND, the model answered...
+    assert not response.answerable  # ...and the answer was withdrawn
+    assert "1987" in response.reason or response.reason == "the model found no answer in the passages"

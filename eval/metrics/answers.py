@@ -54,6 +54,15 @@ def contains_answer(prediction: str, references: list[str]) -> float:
     return float(any(normalize(r) and normalize(r) in pred for r in references))
 
 
+_QUANTITY = re.compile(
+    r"(?P<open>\()?\s*(?P<sign>[-−])?\s*[$€£]?\s*(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)\s*(?P<close>\))?"
+    r"\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb](?![a-z]))?",
+    re.IGNORECASE,
+)
+_SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9,
+           "trillion": 1e12}
+
+
 def numbers(text: str) -> list[float]:
     """Numbers written in ``text`` (1,234.5 → 1234.5)."""
     out = []
@@ -65,11 +74,39 @@ def numbers(text: str) -> list[float]:
     return out
 
 
+def quantities(text: str) -> list[float]:
+    """Numbers with their sign and scale: "$1.2 billion" → 1.2e9, "(1,200)" → -1200, "-3.5%" → -3.5."""
+    out = []
+    for m in _QUANTITY.finditer(text):
+        try:
+            value = float(m["num"].replace(",", ""))
+        except ValueError:
+            continue
+        if m["scale"]:
+            value *= _SCALES[m["scale"].lower()]
+        if m["sign"] or (m["open"] and m["close"]):
+            value = -value
+        out.append(value)
+    return out
+
+
+def _same_quantity(p: float, w: float, rel_tol: float) -> bool:
+    """Equal within ``rel_tol``, allowing the unstated scale of filings ("in millions":
+    1,200 against $1.2 billion) and a sign written as a word ("a loss of 5" against -5)."""
+    for k in (0, 3, -3, 6, -6, 9, -9):
+        q = p * 10.0 ** k
+        if abs(q - w) <= rel_tol * max(abs(w), 1e-9) or abs(abs(q) - abs(w)) <= rel_tol * max(abs(w), 1e-9):
+            return True
+    return False
+
+
 def numeric_match(prediction: str, references: list[str], rel_tol: float = 0.01) -> float:
-    """1.0 when every number of the first reference appears in the prediction (±1%)."""
-    pred = numbers(strip_markers(prediction))
+    """1.0 when every number of a reference appears in the prediction within ±1%, after
+    normalising units, scales and signs ("$1.2 billion" = "1,200 million" = "(1,200)" in a
+    table stated in millions, up to its sign)."""
+    pred = quantities(strip_markers(prediction))
     for ref in references:
-        wanted = numbers(ref)
-        if wanted and all(any(abs(p - w) <= rel_tol * max(abs(w), 1e-9) for p in pred) for w in wanted):
+        wanted = quantities(ref)
+        if wanted and all(any(_same_quantity(p, w, rel_tol) for p in pred) for w in wanted):
             return 1.0
     return 0.0
