@@ -41,13 +41,14 @@ def test_financebench_evidence_pages_are_retrieved(settings, embedder, tmp_path)
 def test_rgb_negative_passages_lead_to_abstention(settings, embedder, default_generator, tmp_path):
     """Only passages that do not answer are ingested: the right output is an abstention.
 
-    Measured with the default model: 4 of 4 abstained with the first answer prompt, 1 of 4
-    with the current one, which answers SQuAD far better (F1 0.08 -> 0.38) but is more
-    willing to answer from related passages. The bound guards against losing abstention
-    entirely; the abstention rates that matter are gated in eval/specs/ci.toml.
+    Measured with the default model on these 10 questions (2026-11-30): 5 abstained, four
+    on the answerable score and one on missing evidence (the cited passage never mentions
+    the year asked). On the 25 questions of eval/specs/rgb-negative.toml: 0.60. The bound
+    is one below the measurement: a regression of two questions fails.
     """
-    evalset = load_rgb(dataset("rgb", "en_fact_0-49.jsonl"), negative_only=True, limit=4)
+    evalset = load_rgb(dataset("rgb", "en_fact_0-49.jsonl"), negative_only=True, limit=10)
     Ingestor(settings, embedder=embedder).ingest([evalset.write_corpus(tmp_path / "rgb")], "rgb")
     service = RAGService(settings, embedder=embedder, generator=default_generator)
-    abstained = [not service.ask("rgb", AskRequest(query=i.question, max_tokens=64)).answerable for i in evalset.items]
-    assert sum(abstained) >= 1, f"answered all 4 questions that the passages cannot answer"
+    responses = [service.ask("rgb", AskRequest(query=i.question, max_tokens=64)) for i in evalset.items]
+    abstained = [r for r in responses if not r.answerable]
+    assert len(abstained) >= 4, f"abstained on only {len(abstained)} of 10 questions the passages cannot answer"
