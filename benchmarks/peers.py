@@ -24,7 +24,7 @@ first (outside the timed part).
 Run (quiet machine):
     RAG_HOME=.rag-home python benchmarks/peers.py --rounds 3 --quality
     python benchmarks/peers.py --corpus financebench --rounds 1 --limit 2   # a quick check
-Needs the ``bench`` extra (pip install 'groundrag[bench]'). It never fails on a time.
+Needs the ``bench`` extra beside ``cpu`` (pip install 'groundrag[engine,cpu,bench]'). It never fails on a time.
 """
 
 from __future__ import annotations
