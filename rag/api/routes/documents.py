@@ -10,7 +10,7 @@ from rag.api.deps import ERROR_RESPONSES, V1, get_jobs, get_service
 from rag.api.jobs import staging_dir
 from rag.api.threads import run_blocking
 from rag.api.uploads import check_uploads, save_uploads, uploads_dir
-from rag.errors import NotFoundError
+from rag.errors import ConflictError, NotFoundError
 from rag.schemas import DocumentInfo, ErrorResponse, IngestJob
 
 router = APIRouter(prefix=V1, tags=["documents"], responses=ERROR_RESPONSES)
@@ -21,6 +21,7 @@ _MB = 1024 * 1024
 @router.post("/collections/{name}/documents", response_model=IngestJob, status_code=202, responses={
     413: {"model": ErrorResponse, "description": "A file (or the request) is larger than max_upload_mb"},
     415: {"model": ErrorResponse, "description": "A file type has no loader"},
+    409: {"model": ErrorResponse, "description": "The collection was deleted during the upload"},
 })
 async def upload(name: str, request: Request, files: list[UploadFile] = File(..., description="One or more files")):
     """Save the files and start ingesting them; poll ``GET /v1/jobs/{job_id}``."""
@@ -30,7 +31,12 @@ async def upload(name: str, request: Request, files: list[UploadFile] = File(...
     check_uploads(files, int(service.settings.max_upload_mb * _MB), service.settings.max_upload_files)
     job_id = jobs.new_id()
     uploads = uploads_dir(service.settings, name)
-    saved = await run_in_threadpool(save_uploads, files, staging_dir(uploads, job_id))
+    try:
+        saved = await run_in_threadpool(save_uploads, files, staging_dir(uploads, job_id))
+    except FileNotFoundError:
+        # The collection was deleted (with its upload folder) while the files were being saved.
+        raise ConflictError(f"collection '{name}' was deleted during the upload; nothing was stored",
+                            collection=name) from None
     return await run_in_threadpool(jobs.submit, job_id, name, uploads, saved)
 
 
