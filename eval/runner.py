@@ -31,15 +31,20 @@ from rag.answer.prompt import PROMPT_VERSION
 from rag.schemas import AskRequest, AskResponse
 
 
-def collection_name(evalset: EvalSet, recipe: dict | None = None) -> str:
-    """A collection per corpus and ingestion recipe: same files, same chunking and encoder →
-    same collection, reused between runs; a collection built by other code is never reused."""
+def collection_name(evalset: EvalSet, corpus: Path, recipe: dict | None = None) -> str:
+    """A collection per corpus folder, its files and the ingestion recipe: a rerun into the
+    same output folder reuses it; a collection built by other code is never reused.
+
+    The folder is part of the name because documents are keyed by their path: two runs
+    whose samples hold the same files, written to two folders, would otherwise share one
+    collection holding every document twice (measured: duplicate passages crowded out
+    others in half the answers).
+    """
     digest = hashlib.sha256(json.dumps(recipe or {}, sort_keys=True).encode())
     for name in sorted(evalset.corpus_files):
         digest.update(name.encode())
         digest.update(hashlib.sha256(evalset.corpus_files[name]).digest())
-    if evalset.corpus_dir is not None:
-        digest.update(str(evalset.corpus_dir).encode())
+    digest.update(str(Path(corpus).resolve()).encode())
     return f"eval-{evalset.name}-{digest.hexdigest()[:10]}"
 
 
@@ -86,8 +91,8 @@ def run(spec: Spec, backend: Backend, out: Path, *, concurrency: int = 1, progre
     """Run ``spec`` against ``backend``, writing results into ``out``; returns the metrics."""
     evalset = spec.load_set()
     out.mkdir(parents=True, exist_ok=True)
-    collection = collection_name(evalset, backend.recipe())
     corpus = evalset.write_corpus(out / "corpus") if evalset.corpus_dir is None else evalset.corpus_dir
+    collection = collection_name(evalset, corpus, backend.recipe())
     backend.prepare(collection, corpus)
 
     results_path = out / "results.jsonl"

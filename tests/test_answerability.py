@@ -72,3 +72,17 @@ def test_cited_passages_must_mention_the_numbers_the_question_names():
     assert missing_numbers("When was the price raised to $5.11?", ["a price of $5.11 a barrel"]) == []
     assert missing_numbers("What did 1,200 people sign?", ["1200 people signed"]) == []
     assert missing_numbers("Who won in two sets?", ["anything"]) == []
+
+
+def test_eval_collections_are_per_corpus_folder_and_recipe(tmp_path):
+    """Two runs whose samples hold the same files in two folders must not share a collection
+    (documents are keyed by path: the shared one held every document twice)."""
+    from eval.datasets.base import EvalSet
+    from eval.runner import collection_name
+
+    evalset = EvalSet(name="squad2", items=[], corpus_files={"a.txt": b"alpha"}, answer_metric="squad")
+    recipe = {"recipe_version": 3, "chunk_tokens": 200}
+    one = collection_name(evalset, tmp_path / "run1" / "corpus", recipe)
+    assert one == collection_name(evalset, tmp_path / "run1" / "corpus", recipe)  # a rerun reuses it
+    assert one != collection_name(evalset, tmp_path / "run2" / "corpus", recipe)
+    assert one != collection_name(evalset, tmp_path / "run1" / "corpus", {**recipe, "chunk_tokens": 120})
