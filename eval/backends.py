@@ -29,6 +29,7 @@ class InProcessBackend:
     def __init__(self, settings, service=None) -> None:
         self.settings = settings
         self._service = service
+        self._ingestor = None
 
     @property
     def service(self):
@@ -40,9 +41,11 @@ class InProcessBackend:
 
     @property
     def ingestor(self):
-        from ingest.pipeline import Ingestor
+        if self._ingestor is None:
+            from ingest.pipeline import Ingestor
 
-        return Ingestor(self.settings, embedder=self.service.embedder)
+            self._ingestor = Ingestor(self.settings, embedder=self.service.embedder)
+        return self._ingestor
 
     def recipe(self) -> dict:
         return self.ingestor.recipe
