@@ -13,6 +13,8 @@ STAMP  := $(VENV)/.installed
 # multi-GB CUDA build on a machine without a GPU.
 TORCH  ?= torch==2.13.0
 EXTRAS ?= engine,cpu,onnx,server,ui,dev
+# Extra pytest options for `make test` (CI passes --durations).
+PYTEST_ARGS ?=
 # llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on
 # (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only when proven
 # usable). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX=0|1; see docs/models.md.
@@ -59,7 +61,7 @@ test: setup
 	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m qwen2.5-coder-1.5b-instruct-q4_k_m
 	bash scripts/vllm/setup.sh
 	bash scripts/ensure_chromium.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The batch evaluations CI runs after the tests (answers on SQuAD 2.0, prompt-injection
 # resistance): each fails when a metric leaves its gate.

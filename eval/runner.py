@@ -81,6 +81,9 @@ def score_row(item: EvalItem, response: AskResponse | None, seconds: float, metr
         judged = [s for s in response.sentences if s.supported is not None]
         if judged:
             row["unsupported_share"] = sum(1 for s in judged if not s.supported) / len(judged)
+    if item.gold_pages:  # was the page that holds the answer shown to the model at all?
+        row["retrieval_page_hit"] = float(any(p.page in item.gold_pages and Path(p.source).stem in item.gold_sources
+                                              for p in response.passages))
     if item.gold_pages and response.answerable:
         row["page_hit"] = float(any(c.page in item.gold_pages and Path(c.source).stem in item.gold_sources
                                     for c in cites))

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         0.2, description="Abstain without asking the model when the best passage's cosine is below this."
     )
 
+    join_passages: bool = Field(
+        True, description="Join retrieved chunks that are neighbours in one page into one passage, and drop "
+        "near-duplicate passages, before the model reads them (docs/answerability.md).",
+    )
+
     answerable_threshold: float = Field(
         0.5, ge=0, le=1,
         description="Abstain when the model's answerable_score is at or below this, before it writes anything; "

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from rag.answer.answerability import answerable_score
 from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
+from rag.answer.context import assemble
 from rag.answer.evidence import missing_numbers
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
@@ -154,7 +155,8 @@ class RAGService:
             return
 
         gen = self.generator
-        prompt = build_prompt(question, found.hits, count_tokens=gen.count_tokens,
+        hits = assemble(found.hits) if self.settings.join_passages else found.hits
+        prompt = build_prompt(question, hits, count_tokens=gen.count_tokens,
                               context_window=gen.context_window, max_tokens=request.max_tokens)
         yield StreamEvent(event="passages", passages=prompt.passages)
         if not prompt.passages:
