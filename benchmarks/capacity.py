@@ -153,7 +153,8 @@ def recall_at_10(index, queries, truth) -> float:
     return float(sum(len(set(f) & set(t)) for f, t in zip(found, truth)) / truth.size)
 
 
-def measure(sizes, kinds, anchors, queries, latency_queries: int) -> list[dict]:
+def measure(sizes, kinds, anchors, queries, latency_queries: int, on_row=lambda rows: None) -> list[dict]:
+    """Measure each kind at each size; ``on_row(rows)`` after each (so a cut-short run keeps its rows)."""
     import faiss
 
     rows = []
@@ -183,6 +184,7 @@ def measure(sizes, kinds, anchors, queries, latency_queries: int) -> list[dict]:
                 "recall_at_10": recall_at_10(index, queries, truth), "queries": len(runs[0]), "passes": len(runs),
             }
             rows.append(row)
+            on_row(rows)
             note(f"[{n:,} chunks] {kind}: {size / 2**20:.0f} MiB, build {seconds:.1f} s, "
                  f"p50 {row['p50_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms, recall@10 {row['recall_at_10']:.3f}")
             del index
@@ -316,12 +318,16 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         print(machine_line(info))
         anchors, queries = anchors_and_queries(args.anchors, args.queries, args.cache, args.data)
-        rows = measure(sizes, kinds, anchors, queries, args.latency_queries)
-        after = [round(x, 2) for x in os.getloadavg()]
-        print(f"load average after: {after}")
-        if args.json:
-            args.json.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                                             "machine": info, "load_after": after, "rows": rows}, indent=1))
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+        def save(rows: list[dict]) -> None:
+            if args.json:
+                after = [round(x, 2) for x in os.getloadavg()]
+                args.json.write_text(json.dumps({"when": when, "machine": info, "load_after": after, "rows": rows},
+                                                indent=1))
+
+        rows = measure(sizes, kinds, anchors, queries, args.latency_queries, on_row=save)
+        print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
     print_measured(rows)
     print_plan(plan(rows, args.node_gib, args.usable), args.node_gib, args.usable, info["cores"])
     return 0
