@@ -233,12 +233,13 @@ MODELS = {
 }
 
 
-def plan(rows: list[dict], node_gib: float, usable: float, targets=TARGETS) -> list[dict]:
+def plan(rows: list[dict], node_gib: float, usable: float, bm25_bytes: float, targets=TARGETS) -> list[dict]:
     """Shards and per-shard figures for each target size and kind.
 
-    One shard per node; a shard's index may take ``usable`` of the node's memory (the rest:
-    the records' page cache, the encoder, the process, and a second copy of the index while
-    a new generation is built and loaded).
+    One shard per node; a shard's FAISS index plus its BM25 index (``bm25_bytes`` a chunk,
+    also held in memory) may take ``usable`` of the node's memory (the rest: the records'
+    page cache, the encoder, the process, and a second copy of the index while a new
+    generation is built and loaded).
     """
     budget = node_gib * GIB * usable
     out = []
@@ -250,11 +251,12 @@ def plan(rows: list[dict], node_gib: float, usable: float, targets=TARGETS) -> l
         measured = max((r for r in rows if r["kind"] == kind), key=lambda r: r["n"])
         train_s = statistics.median(r["train_s"] for r in rows if r["kind"] == kind)
         for total in targets:
-            shards = max(1, math.ceil(size(total) / budget))
+            shards = max(1, math.ceil((size(total) + bm25_bytes * total) / budget))
             per = math.ceil(total / shards)
             out.append({
                 "kind": kind, "chunks": total, "index_gib": size(total) / GIB, "shards": shards,
                 "chunks_per_shard": per, "gib_per_shard": size(per) / GIB,
+                "ram_gib_per_shard": (size(per) + bm25_bytes * per) / GIB,
                 "build_min_per_shard": (train_s + add_s(per)) / 60, "p50_ms": p50(per), "p95_ms": p95(per),
                 "recall_at_10": measured["recall_at_10"], "recall_measured_at": measured["n"],
                 "fitted_from": sorted({r["n"] for r in rows if r["kind"] == kind}),
@@ -277,15 +279,16 @@ def print_measured(rows: list[dict]) -> None:
               f"{r['build_s']:>8.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {ratio:>8} {r['recall_at_10']:>9.3f}")
 
 
-def print_plan(planned: list[dict], node_gib: float, usable: float, cores: int) -> None:
-    print(f"\nExtrapolated: one shard per node of {node_gib:g} GiB, index <= {usable:.0%} of it; "
-          f"build times on {cores} cores, latency of one shard with one thread:")
-    print(f"{'kind':6} {'chunks':>6} {'index GiB':>9} {'shards':>6} {'GiB/shard':>9} "
+def print_plan(planned: list[dict], node_gib: float, usable: float, bm25_bytes: float, cores: int) -> None:
+    print(f"\nExtrapolated: one shard per node of {node_gib:g} GiB; FAISS + BM25 ({bm25_bytes:g} B/chunk) "
+          f"<= {usable:.0%} of it; build times on {cores} cores, latency of one shard with one thread:")
+    print(f"{'kind':6} {'chunks':>6} {'index GiB':>9} {'shards':>6} {'GiB/shard':>9} {'RAM/shard':>9} "
           f"{'build min/shard':>15} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>14}")
     for p in planned:
         chunks = f"{p['chunks'] // 1_000_000}M"
         recall = f"{p['recall_at_10']:.3f} @{p['recall_measured_at'] // 1000}k"
         print(f"{p['kind']:6} {chunks:>6} {p['index_gib']:>9.1f} {p['shards']:>6} {p['gib_per_shard']:>9.1f} "
+              f"{p['ram_gib_per_shard']:>9.1f} "
               f"{p['build_min_per_shard']:>15.1f} {p['p50_ms']:>7.1f} {p['p95_ms']:>7.1f} {recall:>14}")
 
 
@@ -301,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the measured rows (and the machine) to this file")
     ap.add_argument("--report", type=Path, nargs="+", help="skip measuring: extrapolate from these --json files")
     ap.add_argument("--node-gib", type=float, default=64.0, help="memory of one node")
-    ap.add_argument("--usable", type=float, default=0.5, help="share of a node's memory one shard's index may take")
+    ap.add_argument("--usable", type=float, default=0.5, help="share of a node's memory one shard's indexes may take")
+    ap.add_argument("--bm25-bytes", type=float, default=600.0,
+                    help="memory of the BM25 index per chunk (about 600 B measured on SQuAD passages)")
     args = ap.parse_args(argv)
 
     info = machine()
@@ -329,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = measure(sizes, kinds, anchors, queries, args.latency_queries, on_row=save)
         print(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
     print_measured(rows)
-    print_plan(plan(rows, args.node_gib, args.usable), args.node_gib, args.usable, info["cores"])
+    print_plan(plan(rows, args.node_gib, args.usable, args.bm25_bytes), args.node_gib, args.usable, args.bm25_bytes,
+               info["cores"])
     return 0
 
 

@@ -173,3 +173,33 @@ def test_a_lone_server_whose_stream_breaks_is_unavailable(breaking_server) -> No
     with OpenAICompatGenerator(breaking_server, model="m", retries=0) as gen:
         with pytest.raises(GeneratorUnavailableError, match="broke during streaming"):
             gen.generate(HI, max_tokens=2)
+
+
+def test_replica_states_are_prometheus_gauges() -> None:
+    from rag.api.metrics import Metrics
+
+    pool = Replicas(["http://a", "http://b"], probe=lambda root: False, recheck_after=60)
+    pool.mark_down("http://b", "ConnectError")
+    pool.acquire("http://a")
+    metrics = Metrics()
+    metrics.observe_replicas(pool)
+    text = metrics.render()[0].decode()
+    assert 'rag_generator_replica_up{replica="0"} 1.0' in text
+    assert 'rag_generator_replica_up{replica="1"} 0.0' in text
+    assert 'rag_generator_replica_in_flight{replica="0"} 1.0' in text
+    assert "http://a" not in text  # /metrics is open: no internal URLs
+
+
+def test_the_metrics_endpoint_reports_each_replica(settings, two_servers) -> None:
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_app
+
+    (url_a, _), (url_b, _) = two_servers
+    configured = settings.model_copy(update={"generator_backend": "openai", "generator_model": "m",
+                                             "generator_base_url": f"{url_a}/v1,{url_b}/v1"})
+    app = create_app(configured, warm_up=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert app.state.service.generator.generate(HI, max_tokens=2).text in {"A", "B"}
+        text = client.get("/metrics").text
+    assert 'rag_generator_replica_up{replica="0"} 1.0' in text and 'rag_generator_replica_up{replica="1"} 1.0' in text
