@@ -5,7 +5,7 @@ ties taken in turn), takes a replica out when a request to it cannot connect, an
 back when a health probe (``GET /health``, else ``GET /v1/models``) answers again. Probes
 run in a background thread, at most one per replica every ``recheck_after`` seconds, and
 only for replicas that are out; while every replica is out the caller gets them all back
-(least recently failed first), so a request still tries each before giving up.
+(the longest out first), so a request still tries each before giving up.
 
 The pool knows nothing of chat completions: :class:`~rag.generate.openai_compat.OpenAICompatGenerator`
 asks it for a replica, reports what happened, and releases it.
