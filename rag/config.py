@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     generator_context_window: int = Field(4096, ge=256)
     generator_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")
     # :8001, next to `rag serve` on :8000 (the `llm` service of docker-compose.yml listens there).
-    generator_base_url: str = "http://127.0.0.1:8001/v1"
+    generator_base_url: str = Field(
+        "http://127.0.0.1:8001/v1",
+        description="openai: the server's URL, or several replicas serving the same model separated by commas "
+        "(each request goes to the least busy replica that is up; see docs/scale.md).",
+    )
+    generator_recheck_seconds: float = Field(
+        5.0, gt=0, description="openai: seconds before a replica taken out of the rotation is probed again.")
     generator_api_key: SecretStr | None = None
     generator_timeout: float = Field(120.0, gt=0)
     generator_retries: int = Field(3, ge=0, le=10)

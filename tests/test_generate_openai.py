@@ -7,6 +7,7 @@ cannot be made to answer 503 or 429 on demand; the real-server tests live in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -37,8 +38,9 @@ class Script:
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[str, Script]]:
+@contextlib.contextmanager
+def scripted_server(port: int = 0) -> Iterator[tuple[str, Script]]:
+    """A loopback HTTP server answering from a :class:`Script` (on ``port``, or a free one)."""
     script = Script()
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,12 +61,20 @@ def server() -> Iterator[tuple[str, Script]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    with scripted_server() as served:
+        yield served
 
 
 def sse(*events: object) -> bytes:

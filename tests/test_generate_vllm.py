@@ -145,3 +145,65 @@ def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path
             watcher.join()
     assert all(a.model == vllm_server.SERVED_NAME for a in answers), [a.reason for a in answers]
     assert peak[0] > 4, f"at most {peak[0]:.0f} requests ran at once in vLLM"
+
+
+# --------------------------------------------------------------------------- replicas
+
+
+def metric_total(vllm_url: str, name: str) -> float:
+    """Sum of a vLLM counter over its labels (e.g. ``vllm:request_success_total``)."""
+    import httpx
+
+    text = httpx.get(vllm_url + "/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
+def closed_port_url() -> str:
+    from tests.api_server import free_port
+
+    return f"http://127.0.0.1:{free_port()}"
+
+
+QUESTION = [{"role": "user", "content": "Name one colour of the sky."}]
+
+
+def test_rotation_skips_a_replica_that_is_down(vllm_server_url) -> None:
+    """A real server and a port where nothing listens: every answer comes from the live one;
+    the dead one is tried once, then left out of the rotation."""
+    from rag.generate.openai_compat import OpenAICompatGenerator
+
+    dead = closed_port_url()
+    done_before = metric_total(vllm_server_url, "vllm:request_success_total")
+    with OpenAICompatGenerator(f"{dead}/v1,{vllm_server_url}/v1", timeout=60, retries=0, recheck_after=60) as gen:
+        answers = [gen.generate(QUESTION, max_tokens=8) for _ in range(4)]
+        status = {s["url"]: s for s in gen.replicas.status()}
+    assert all(a.text and a.completion_tokens for a in answers)
+    assert metric_total(vllm_server_url, "vllm:request_success_total") - done_before == 4
+    assert status[dead]["up"] is False and status[dead]["failures"] == 1
+    assert status[vllm_server_url]["up"] is True and status[vllm_server_url]["in_flight"] == 0
+
+
+def test_rotation_over_two_real_servers_one_stopped_midway(vllm_server_url, tmp_path) -> None:
+    """Two real vLLM servers share the requests; the second is stopped mid-test and the
+    requests after it all succeed on the first."""
+    from rag.generate.openai_compat import OpenAICompatGenerator
+
+    first, gen = vllm_server_url, None
+    try:
+        with vllm_server.running_vllm(tmp_path / "second.log") as second:
+            gen = OpenAICompatGenerator([first, second], timeout=60, retries=0, recheck_after=60)
+            counts = {url: metric_total(url, "vllm:request_success_total") for url in (first, second)}
+            shared = [gen.generate(QUESTION, max_tokens=8).text for _ in range(6)]
+            served = {url: metric_total(url, "vllm:request_success_total") - counts[url] for url in (first, second)}
+        # The second server is stopped now.
+        before = metric_total(first, "vllm:request_success_total")
+        after = [gen.generate(QUESTION, max_tokens=8).text for _ in range(4)]
+        status = {s["url"]: s for s in gen.replicas.status()}
+    finally:
+        if gen is not None:
+            gen.close()
+    assert served == {first: 3, second: 3}, served
+    assert len(set(shared)) == 1 and shared[0], shared  # the same model, greedy: the same answer on both
+    assert after == shared[:4]
+    assert metric_total(first, "vllm:request_success_total") - before == 4
+    assert status[second]["up"] is False and status[second]["failures"] == 1, status

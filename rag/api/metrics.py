@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class Metrics:
-    """Request counts and latencies by route, ask latency, tokens streamed, ingestion jobs."""
+    """Request counts and latencies by route, ask latency, tokens streamed, ingestion jobs, generator replicas."""
 
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -29,12 +29,23 @@ class Metrics:
         self.ingest_seconds = Counter("rag_ingest_stage_seconds_total", "Seconds spent per ingestion stage",
                                       ["stage"], registry=r)
         self.ingest_chunks = Counter("rag_ingest_chunks_total", "Chunks stored by uploads", registry=r)
+        # Labelled by position in RAG_GENERATOR_BASE_URL (0, 1, ...), not by URL: /metrics is open.
+        self.replica_up = Gauge("rag_generator_replica_up", "1 while a generator replica is in the rotation",
+                                ["replica"], registry=r)
+        self.replica_in_flight = Gauge("rag_generator_replica_in_flight", "Requests in flight to a generator replica",
+                                       ["replica"], registry=r)
 
     def observe_stages(self, timings: dict[str, float]) -> None:
         """The retrieve, generate and verify stages of an answer (those that ran)."""
         for stage in ("retrieve", "generate", "verify"):
             if stage in timings:
                 self.stage.labels(stage).observe(timings[stage])
+
+    def observe_replicas(self, replicas) -> None:
+        """The state of the generator's replicas (a :class:`rag.generate.replicas.Replicas`)."""
+        for position, state in enumerate(replicas.status()):
+            self.replica_up.labels(str(position)).set(1 if state["up"] else 0)
+            self.replica_in_flight.labels(str(position)).set(state["in_flight"])
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

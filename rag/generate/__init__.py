@@ -53,7 +53,9 @@ def make_generator(settings: Settings) -> Generator:
     Settings read (all optional, ``RAG_`` env prefix): ``generator_backend``
     (``llamacpp``/``openai``), ``generator_model``, ``generator_context_window``,
     ``generator_threads``, ``generator_base_url``, ``generator_api_key``,
-    ``generator_timeout``, ``generator_retries``, ``generator_tokenizer``.
+    ``generator_timeout``, ``generator_retries``, ``generator_tokenizer``,
+    ``generator_recheck_seconds``. ``generator_base_url`` may list several replicas,
+    separated by commas.
 
     For llama.cpp, ``generator_model`` is a GGUF path or a registry name
     (:mod:`rag.models`, default: the packaged Qwen2.5 1.5B); it is resolved, and
@@ -93,5 +95,6 @@ def make_generator(settings: Settings) -> Generator:
             retries=int(_setting(settings, "generator_retries", 3)),
             context_window=window or None,
             tokenizer=str(_setting(settings, "generator_tokenizer", "")) or None,
+            recheck_after=float(_setting(settings, "generator_recheck_seconds", 5.0)),
         )
     raise ConfigError(f"unknown generator backend {backend!r}; choose one of: {', '.join(BACKENDS)}")

@@ -7,10 +7,17 @@ come from vLLM's ``/tokenize`` (other servers fall back to an estimate). Connect
 errors, 429 and 5xx answers are retried with exponential backoff before the first byte
 of a reply; a server that stays unreachable raises :class:`GeneratorUnavailableError`
 naming its URL.
+
+Several replicas of the same server may be given (a list, or URLs separated by commas):
+each request goes to the least busy replica that is up (see :mod:`rag.generate.replicas`);
+one that refuses a connection, or breaks before it streamed any text, is taken out of the
+rotation and the request moves on to the next; a background probe puts it back when it
+answers again. Only when every replica fails does the request fail, naming each one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -21,10 +28,13 @@ from typing import Any
 
 from .base import TOP_LOGPROBS, Chunk, GeneratorBase, Messages, as_dicts, best_allowed
 from .errors import GeneratorError, GeneratorUnavailableError
+from .replicas import RECHECK_AFTER, Replicas, split_urls
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Seconds a health probe of a replica may take.
+PROBE_TIMEOUT = 3.0
 #: Characters per token assumed when the server cannot tokenize (English prose ~4).
 CHARS_PER_TOKEN = 4.0
 
@@ -34,7 +44,8 @@ class OpenAICompatGenerator(GeneratorBase):
 
     Args:
         base_url: the server, with or without the ``/v1`` suffix
-            (``http://127.0.0.1:8001`` and ``http://127.0.0.1:8001/v1`` are the same).
+            (``http://127.0.0.1:8001`` and ``http://127.0.0.1:8001/v1`` are the same);
+            or several replicas serving the same model, as a list or separated by commas.
         model: model name to request; empty asks ``/v1/models`` and uses the first.
         api_key: sent as ``Authorization: Bearer <key>`` when given.
         timeout: seconds to wait for connecting and between bytes of a reply.
@@ -44,6 +55,7 @@ class OpenAICompatGenerator(GeneratorBase):
         tokenizer: Hugging Face id or folder of the tokenizer that counts prompt tokens
             locally; empty tries the model the server reports (``root`` in ``/v1/models``)
             and the served id. Without one that loads offline, counts come from the server.
+        recheck_after: seconds before a replica taken out of the rotation is probed again.
 
     Example:
         >>> gen = OpenAICompatGenerator("http://127.0.0.1:8001/v1")          # doctest: +SKIP
@@ -52,7 +64,7 @@ class OpenAICompatGenerator(GeneratorBase):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         *,
         model: str | None = None,
         api_key: str | None = None,
@@ -61,10 +73,16 @@ class OpenAICompatGenerator(GeneratorBase):
         backoff: float = 0.5,
         context_window: int | None = None,
         tokenizer: str | None = None,
+        recheck_after: float = RECHECK_AFTER,
     ) -> None:
-        root = base_url.rstrip("/")
-        self.root = root[: -len("/v1")] if root.endswith("/v1") else root
+        roots = split_urls(base_url)
+        if not roots:
+            from rag.errors import ConfigError
+
+            raise ConfigError("no generator server URL given (set RAG_GENERATOR_BASE_URL)")
+        self.root = roots[0]  # the first replica: error messages about the model name it
         self.base_url = self.root + "/v1"
+        self.replicas = Replicas(roots, probe=self._probe, recheck_after=recheck_after)
         self._model = model or None
         self.api_key = api_key
         self.timeout = timeout
@@ -80,7 +98,8 @@ class OpenAICompatGenerator(GeneratorBase):
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"OpenAICompatGenerator({self.base_url!r}, model={self._model!r})"
+        urls = self.base_url if len(self.replicas) == 1 else [r + "/v1" for r in self.replicas.roots]
+        return f"OpenAICompatGenerator({urls!r}, model={self._model!r})"
 
     # -- HTTP plumbing --------------------------------------------------------
 
@@ -110,39 +129,93 @@ class OpenAICompatGenerator(GeneratorBase):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, method: str, url: str, *, body: dict | None = None, stream: bool = False) -> Any:
-        """Send with retries; return a successful ``httpx.Response`` or raise a domain error."""
+    @contextlib.contextmanager
+    def _request(
+        self, method: str, path: str, *, body: dict | None = None, stream: bool = False, exclude: Sequence[str] = (),
+    ) -> Iterator[tuple[str, Any]]:
+        """A successful response from one replica (skipping ``exclude``), as ``(root, response)``;
+        the replica counts it in flight until the block ends, and the response is closed then."""
+        root, response = self._send(method, path, body=body, stream=stream, exclude=exclude)
+        try:
+            yield root, response
+        finally:
+            response.close()
+            self.replicas.release(root)
+
+    def _send(
+        self, method: str, path: str, *, body: dict | None = None, stream: bool = False, exclude: Sequence[str] = (),
+    ) -> tuple[str, Any]:
+        """Send to the replicas in turn, with rounds of retries; return ``(root, response)`` of the
+        first success (its replica acquired: the caller releases it) or raise a domain error."""
         import httpx
 
         for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            try:
-                request = self.client.build_request(method, url, json=body)
-                response = self.client.send(request, stream=stream)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                if last:
+            delay: float | None = None
+            error: GeneratorError | None = None  # the last retryable HTTP answer of this round
+            candidates = self.replicas.candidates(exclude)
+            if not candidates:
+                break
+            for root in candidates:
+                url = root + path
+                self.replicas.acquire(root)
+                try:
+                    request = self.client.build_request(method, url, json=body)
+                    response = self.client.send(request, stream=stream)
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                    self.replicas.release(root)
+                    self.replicas.mark_down(root, f"{type(exc).__name__}: {exc}")
+                    continue
+                except httpx.TimeoutException as exc:
+                    self.replicas.release(root)
                     raise GeneratorUnavailableError(
-                        f"cannot reach the generator server at {self.root} "
-                        f"({type(exc).__name__}: {exc}) after {attempt + 1} attempt(s)",
-                        url=url,
+                        f"the generator server at {root} did not answer within {self.timeout:g} s", url=url
                     ) from exc
-                delay = self._delay(attempt, None)
-            except httpx.TimeoutException as exc:
-                raise GeneratorUnavailableError(
-                    f"the generator server at {self.root} did not answer within {self.timeout:g} s", url=url
-                ) from exc
-            else:
+                except BaseException:
+                    self.replicas.release(root)
+                    raise
                 if response.status_code < 400:
-                    return response
+                    self.replicas.mark_up(root)
+                    return root, response
                 if stream:
                     response.read()
-                if response.status_code not in RETRY_STATUS or last:
-                    raise self._http_error(response, url)
-                delay = self._delay(attempt, response.headers.get("retry-after"))
                 response.close()
-            log.warning("generator server %s: retrying in %.1f s (attempt %d)", self.root, delay, attempt + 1)
+                self.replicas.release(root)
+                if response.status_code not in RETRY_STATUS:
+                    raise self._http_error(response, root, url)
+                error = self._http_error(response, root, url)
+                delay = max(delay or 0.0, self._delay(attempt, response.headers.get("retry-after")))
+            if attempt == self.retries:
+                break
+            delay = self._delay(attempt, None) if delay is None else delay
+            log.warning("generator server %s: retrying in %.1f s (attempt %d)",
+                        ", ".join(self.replicas.roots), delay, attempt + 1)
             time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if error is not None:
+            raise error
+        raise self._unreachable(path, self.retries + 1)
+
+    def _unreachable(self, path: str, rounds: int) -> GeneratorUnavailableError:
+        if len(self.replicas) == 1:
+            return GeneratorUnavailableError(
+                f"cannot reach the generator server at {self.root} ({self.replicas.last_error(self.root)}) "
+                f"after {rounds} attempt(s)", url=self.root + path,
+            )
+        return GeneratorUnavailableError(
+            f"none of the {len(self.replicas)} generator replicas could be reached after {rounds} attempt(s) "
+            f"each: {self.replicas.describe_down()}", urls=[r + path for r in self.replicas.roots],
+        )
+
+    def _probe(self, root: str) -> bool:
+        """True when the replica at ``root`` answers ``GET /health`` (vLLM), or ``GET /v1/models``."""
+        import httpx
+
+        try:
+            status = self.client.get(root + "/health", timeout=PROBE_TIMEOUT).status_code
+            if status == 404:
+                status = self.client.get(root + "/v1/models", timeout=PROBE_TIMEOUT).status_code
+        except httpx.HTTPError:
+            return False
+        return status == 200
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after:
@@ -152,7 +225,7 @@ class OpenAICompatGenerator(GeneratorBase):
                 pass
         return min(self.backoff * 2**attempt, 8.0)
 
-    def _http_error(self, response: Any, url: str) -> GeneratorError:
+    def _http_error(self, response: Any, root: str, url: str) -> GeneratorError:
         try:
             err = response.json()
             message = (err.get("error") or {}).get("message") if isinstance(err.get("error"), dict) else None
@@ -163,17 +236,17 @@ class OpenAICompatGenerator(GeneratorBase):
         cls = GeneratorUnavailableError if status in (429, 503) else GeneratorError
         hint = " (check the API key)" if status in (401, 403) else ""
         return cls(
-            f"generator server {self.root} answered {status}{hint}: {str(message)[:500]}",
+            f"generator server {root} answered {status}{hint}: {str(message)[:500]}",
             url=url,
             upstream_status=status,
         )
 
     def _json(self, method: str, path: str, body: dict | None = None) -> dict:
-        response = self._send(method, self.root + path, body=body)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise GeneratorError(f"generator server {self.root} sent invalid JSON for {path}") from exc
+        with self._request(method, path, body=body) as (root, response):
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise GeneratorError(f"generator server {root} sent invalid JSON for {path}") from exc
 
     # -- discovery --------------------------------------------------------------
 
@@ -283,24 +356,32 @@ class OpenAICompatGenerator(GeneratorBase):
             stream_options={"include_usage": True},
             **extra,
         )
-        url = self.base_url + "/chat/completions"
-        response = self._send("POST", url, body=body, stream=True)
-        finish: str | None = None
-        usage: dict = {}
-        try:
-            for event in _sse_events(response):
-                if "error" in event:
-                    raise GeneratorError(f"generator server {self.root} failed mid-stream: {event['error']}", url=url)
-                usage = event.get("usage") or usage
-                for choice in event.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield Chunk(text=text)
-                    finish = choice.get("finish_reason") or finish
-        except _transport_errors() as exc:
-            raise GeneratorUnavailableError(f"connection to {self.root} broke during streaming: {exc}") from exc
-        finally:
-            response.close()
+        failed: list[str] = []  # replicas whose stream broke before any text
+        while True:
+            finish: str | None = None
+            usage: dict = {}
+            with self._request("POST", "/v1/chat/completions", body=body, stream=True, exclude=failed) as (root, response):
+                streamed = False
+                try:
+                    for event in _sse_events(response):
+                        if "error" in event:
+                            raise GeneratorError(f"generator server {root} failed mid-stream: {event['error']}",
+                                                 url=root + "/v1/chat/completions")
+                        usage = event.get("usage") or usage
+                        for choice in event.get("choices") or []:
+                            text = (choice.get("delta") or {}).get("content")
+                            if text:
+                                streamed = True
+                                yield Chunk(text=text)
+                            finish = choice.get("finish_reason") or finish
+                except _transport_errors() as exc:
+                    self.replicas.mark_down(root, f"stream broke: {type(exc).__name__}: {exc}")
+                    failed.append(root)
+                    if streamed or not self.replicas.candidates(failed):
+                        raise GeneratorUnavailableError(f"connection to {root} broke during streaming: {exc}") from exc
+                    log.warning("generator replica %s broke before any text; sending the request to another", root)
+                    continue
+            break
         completion = usage.get("completion_tokens")
         yield Chunk(
             finish_reason=finish,

@@ -25,5 +25,8 @@ async def readyz(request: Request):
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    replicas = getattr(getattr(request.app.state.service, "generator", None), "replicas", None)
+    if replicas is not None:  # an OpenAI-compatible generator: one gauge per replica
+        request.app.state.metrics.observe_replicas(replicas)
     body, content_type = request.app.state.metrics.render()
     return Response(body, media_type=content_type)
