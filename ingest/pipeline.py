@@ -96,6 +96,7 @@ class Ingestor:
         tags: list[str] | None = None,
         progress: bool = False,
         on_result: Callable[[FileResult], None] | None = None,
+        shards: int | None = None,
     ) -> IngestSummary:
         """Ingest files and folders into ``collection`` (created if needed).
 
@@ -104,14 +105,16 @@ class Ingestor:
         documents whose files are gone from the named folders are removed. A file that
         fails keeps its previous version, if any, and is reported with its reason.
         ``on_result`` is called with each file's result once it is final (for an
-        ingested file: once its transaction has committed).
+        ingested file: once its transaction has committed). ``shards`` creates a missing
+        collection as a sharded one (:mod:`rag.store.sharded`) and checks an existing one's count.
         """
         started = time.perf_counter()
         candidates, roots = discover(list(paths))
         timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
         results: list[FileResult] = []
         col = self.manager.open_or_create(
-            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe
+            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe,
+            shards=shards,
         )
         producer = None
         try:

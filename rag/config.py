@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=256)
     hnsw_ef_search: int = Field(96, ge=8)
     ivf_nprobe: int = Field(16, ge=1)
+    shard_timeout: float = Field(
+        10.0, gt=0, description="Seconds each shard of a sharded collection may take per search step; a shard that "
+        "takes longer (or fails) is left out and the response says the results are partial.")
     index_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."
     )

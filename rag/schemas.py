@@ -44,6 +44,15 @@ class ChunkHit(BaseModel):
     rerank_score: float | None = None
 
 
+class ShardFailure(BaseModel):
+    """A shard of a sharded collection that did not answer a search."""
+
+    shard: str = Field(description="The shard, e.g. 'docs#2'.")
+    stage: str = Field(description="The step it failed in: dense, term_stats, lexical or hits.")
+    reason: Literal["timeout", "error"]
+    message: str
+
+
 class SearchResponse(BaseModel):
     """Result of a retrieval request."""
 
@@ -52,6 +61,9 @@ class SearchResponse(BaseModel):
     mode: str = "dense"
     hits: list[ChunkHit]
     seconds: float
+    partial: bool = Field(False, description="True when some shard of a sharded collection did not answer: "
+                          "the hits come from the other shards only (see failed_shards).")
+    failed_shards: list[ShardFailure] = Field(default_factory=list)
 
 
 FileStatus = Literal["ingested", "replaced", "unchanged", "failed", "pruned"]
@@ -111,6 +123,7 @@ class CollectionInfo(BaseModel):
     documents: int
     chunks: int
     created_at: datetime
+    shards: int | None = Field(None, description="How many shards a sharded collection has; null for one index.")
 
 
 class ModelInfo(BaseModel):

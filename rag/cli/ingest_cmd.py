@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
                    help="delete the collection first and ingest the named files anew (for a collection built by "
                    "another version or with other chunk settings)")
     p.add_argument("--tag", action="append", default=[], dest="tags", help="tag the ingested documents (repeatable)")
+    p.add_argument("--shards", type=int, metavar="N",
+                   help="create the collection as N shards searched as one (see docs/sharding.md)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -39,7 +41,8 @@ def run(args, settings) -> int:
         ingestor.manager.delete(args.collection)
         print(f"collection '{args.collection}' deleted; ingesting anew", file=sys.stderr)
     summary = ingestor.ingest(
-        args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty()
+        args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty(),
+        shards=args.shards,
     )
     if args.json:
         print_json(summary)
