@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."
     )
 
+    # Distributed ingestion (the 'scale' extra; see docs/sharding.md)
+    ray_address: str = Field(
+        "", description="Ray cluster `rag ingest` runs on when set (like --ray): local, auto, HOST:PORT or "
+        "ray://HOST:PORT; empty = ingest in this process.")
+    ray_workers: int = Field(0, ge=0, description="Ray actors per ingestion stage; 0 = half the cluster's CPUs.")
+
     # Ingestion limits
     max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")
     parse_timeout: float = Field(
