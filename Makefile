@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # torch is pinned in the same install command: an unpinned torch can pull a
 # multi-GB CUDA build on a machine without a GPU.
 TORCH  ?= torch==2.13.0
-EXTRAS ?= engine,cpu,onnx,server,ui,dev
+EXTRAS ?= engine,cpu,onnx,server,ui,dev,scale
 # llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on
 # (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only when proven
 # usable). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX=0|1; see docs/models.md.
