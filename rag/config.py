@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     shard_timeout: float = Field(
         10.0, gt=0, description="Seconds each shard of a sharded collection may take per search step; a shard that "
         "takes longer (or fails) is left out and the response says the results are partial.")
+    shard_urls: str = Field(
+        "", description="Shards another `rag serve` answers, as NAME#INDEX=URL, comma-separated "
+        "(e.g. docs#1=http://10.0.0.2:8000); the other shards are searched in this process.")
+    shard_api_key: SecretStr | None = Field(None, description="The key sent to the servers of RAG_SHARD_URLS.")
     index_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."
     )

@@ -165,6 +165,21 @@ class RetrieveRequest(BaseModel):
     filters: SearchFilters | None = None
 
 
+class ShardSearch(BaseModel):
+    """One step of a search, asked of one shard of a sharded collection (``/v1/shards``).
+
+    Ids are the shard's own; ``stats`` are the collection-wide BM25 statistics
+    (:class:`rag.store.lexical_terms.TermStats` as a dict) for the lexical step.
+    """
+
+    query: str = Field("", max_length=MAX_QUERY_CHARS)
+    vector: list[float] | None = Field(None, max_length=8192)
+    k: int = Field(0, ge=0, le=10_000)
+    filters: SearchFilters | None = None
+    stats: dict | None = None
+    scored: list[tuple[int, float]] | None = Field(None, max_length=10_000)
+
+
 class AskRequest(RetrieveRequest):
     """Ask a question; the answer rests on the retrieved passages only."""
 

@@ -221,3 +221,32 @@ def test_delete_sharded_collection(home, embedder):
             mgr.delete("scratch")
     mgr.delete("scratch")
     assert not mgr.exists("scratch") and "scratch" not in mgr.names()
+
+
+def test_remote_shard_over_http(home, embedder, models_home):
+    """Shard 1 answered by a real `rag serve --shard` on loopback: the same results as all
+    in this process; once the server is killed, the search is partial and says why."""
+    from tests.api_server import start_server
+
+    settings, _, _ = home
+    server = start_server(settings.home, models_home, args=("--shard",), wait_for="/healthz")
+    try:
+        remote = settings.model_copy(update={"shard_urls": f"many#1={server.url}", "shard_timeout": 20.0})
+        mgr = CollectionManager(remote)
+        with mgr.open("many") as many, CollectionManager(settings).open("many") as local:
+            assert type(many.query().shards[1]).__name__ == "HttpShard"
+            for claim in claims(5):
+                got = candidates(many.query(20.0), embedder, claim)
+                assert got == candidates(local.query(20.0), embedder, claim), claim
+            filters = SearchFilters(doc_ids=[d.doc_id for d in local.documents()][:30])
+            request = RetrieveRequest(query=claims(1)[0], k=5, filters=filters)
+            retriever = HybridRetriever(embedder)
+            assert ranking(retriever, many.query(20.0), request) == ranking(retriever, local.query(20.0), request)
+            server.kill()
+            view = many.query(20.0)
+            hits = retriever.retrieve(view, RetrieveRequest(query=claims(1)[0], k=5))
+            assert hits and view.partial
+            assert [(f.shard, f.stage, f.reason) for f in view.failures] == [("many#1", "dense", "error")]
+    finally:
+        if server.proc.poll() is None:
+            server.stop()

@@ -88,6 +88,7 @@ class ShardedCollection:
         except BaseException:
             self.close()
             raise
+        self._remote = self._remote_shards() if not writable else {}
         # Room for a few concurrent searches; a shard past its timeout still holds a worker until it returns.
         self._pool = ThreadPoolExecutor(max_workers=4 * self.count, thread_name_prefix=f"rag-shards-{self.name}")
 
@@ -100,6 +101,8 @@ class ShardedCollection:
         """Close every shard (saving pending index changes) and release the locks."""
         for shard in self.shards:
             shard.close()
+        for remote in getattr(self, "_remote", {}).values():
+            remote.close()
         if getattr(self, "_pool", None) is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         if self._lock_fh is not None:
@@ -189,8 +192,17 @@ class ShardedCollection:
         ``timeout`` seconds per step; ``strict`` raises instead of returning partial results."""
         from rag.store.fanout import LocalShard, ShardedQuery
 
-        shards = [LocalShard(i, s) for i, s in enumerate(self.shards)]
+        shards = [self._remote.get(i) or LocalShard(i, s) for i, s in enumerate(self.shards)]
         return ShardedQuery(self, shards, self._pool, timeout, strict=strict)
+
+    def _remote_shards(self) -> dict:
+        """HTTP clients for the shards ``RAG_SHARD_URLS`` places on other servers."""
+        from rag.store.remote import HttpShard, shard_urls
+
+        key = self._settings.shard_api_key
+        return {i: HttpShard(i, self.name, url, timeout=self._settings.shard_timeout,
+                             api_key=key.get_secret_value() if key else None)
+                for i, url in shard_urls(self._settings.shard_urls, self.name).items() if i < self.count}
 
     # The Collection reading interface, strict (a failing shard raises): for callers
     # that search a collection directly. The query service uses query() and reports
