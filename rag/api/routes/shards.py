@@ -33,15 +33,18 @@ async def shard_step(name: str, index: int, step: Literal["dense", "term_stats",
                 raise NotFoundError(f"collection '{name}' has no shard {index}")
             shard = LocalShard(index, col.shards[index])
             if step == "dense":
-                if body.vector is None:
-                    raise InvalidInputError("the dense step needs a vector")
+                if body.vector is None or len(body.vector) != col.dimension:
+                    raise InvalidInputError(f"the dense step needs a vector of {col.dimension} numbers")
                 return shard.dense(body.vector, body.k, body.filters)
             if step == "term_stats":
                 return shard.term_stats(body.query).to_dict()
             if step == "lexical":
-                if body.stats is None:
-                    raise InvalidInputError("the lexical step needs the collection-wide stats")
-                return shard.lexical(body.query, body.k, body.filters, TermStats.from_dict(body.stats))
+                try:
+                    stats = TermStats.from_dict(body.stats or {})
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    raise InvalidInputError("the lexical step needs the collection-wide stats "
+                                            "({chunks, tokens, df})") from None
+                return shard.lexical(body.query, body.k, body.filters, stats)
             return [h.model_dump(mode="json") for h in shard.hits(body.scored or [])]
 
     return await run_blocking(run, timeout=request.app.state.settings.request_timeout)
