@@ -250,3 +250,32 @@ def test_remote_shard_over_http(home, embedder, models_home):
     finally:
         if server.proc.poll() is None:
             server.stop()
+
+
+def test_shard_route_refuses_bad_requests(home, embedder):
+    """Mistakes get a 4xx with the structured error body, and /retrieve reports partial results."""
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_app
+
+    settings, _, _ = home
+    service = RAGService(settings, embedder=embedder)
+    client = TestClient(create_app(settings, service, warm_up=False), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False)
+    vector = [0.0] * embedder.dimension
+    cases = [
+        ("/v1/shards/one/0/dense", {"vector": vector, "k": 3}, 404),    # not a sharded collection
+        ("/v1/shards/many/7/dense", {"vector": vector, "k": 3}, 404),   # no such shard
+        ("/v1/shards/many/0/dense", {"vector": [0.1, 0.2], "k": 3}, 400),
+        ("/v1/shards/many/0/lexical", {"query": "cell", "k": 3, "stats": {"df": 3}}, 400),
+        ("/v1/shards/many/0/merge", {}, 422),
+    ]
+    for path, body, status in cases:
+        reply = client.post(path, json=body)
+        assert reply.status_code == status, (path, reply.text)
+        assert reply.json()["error"]["type"], path
+    stats = client.post("/v1/shards/many/0/term_stats", json={"query": "cell biology"}).json()
+    assert stats["chunks"] > 0 and set(stats["df"]) <= {"cell", "biolog"}
+    found = client.post("/v1/collections/many/retrieve", json={"query": "cell biology", "k": 3}).json()
+    assert found["partial"] is False and found["failed_shards"] == [] and len(found["hits"]) == 3
+    service.close()
