@@ -5,6 +5,7 @@ when a shard fails or is slow."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -178,7 +179,7 @@ def test_shard_count_is_checked(home):
 
 def test_slow_or_failing_shard_gives_partial_results(home, embedder, monkeypatch):
     settings, _, _ = home
-    service = RAGService(settings.model_copy(update={"shard_timeout": 0.5}), embedder=embedder)
+    service = RAGService(settings.model_copy(update={"shard_timeout": 5.0}), embedder=embedder)
     request = RetrieveRequest(query=claims(5)[4], k=10)
     full = service.retrieve("many", request)
     assert not full.partial and full.failed_shards == [] and len(full.hits) == 10
@@ -187,14 +188,16 @@ def test_slow_or_failing_shard_gives_partial_results(home, embedder, monkeypatch
     slow = col.shards[1]
     real = slow.dense_ids
 
-    def sleepy(*args, **kwargs):
-        time.sleep(3.0)
+    release = threading.Event()
+
+    def stuck(*args, **kwargs):
+        release.wait(120)  # a shard that hangs (until the test ends)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(slow, "dense_ids", sleepy)
+    monkeypatch.setattr(slow, "dense_ids", stuck)
     started = time.monotonic()
     partial = service.retrieve("many", request)
-    assert time.monotonic() - started < 2.5  # did not wait for the slow shard
+    assert time.monotonic() - started < 60  # did not wait for the stuck shard
     assert partial.partial
     assert [(f.shard, f.stage, f.reason) for f in partial.failed_shards] == [("many#1", "dense", "timeout")]
     assert partial.hits and all(shard_of(h.source, SHARDS) != 1 for h in partial.hits)
@@ -209,6 +212,7 @@ def test_slow_or_failing_shard_gives_partial_results(home, embedder, monkeypatch
         service.retrieve("many", request)
     dense_only = service.retrieve("many", request.model_copy(update={"mode": "dense"}))
     assert dense_only.failed_shards[0].shard == "many#1" and len(dense_only.hits) == 10
+    release.set()
     service.close()
 
 
