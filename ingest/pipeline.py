@@ -96,6 +96,7 @@ class Ingestor:
         tags: list[str] | None = None,
         progress: bool = False,
         on_result: Callable[[FileResult], None] | None = None,
+        shards: int | None = None,
     ) -> IngestSummary:
         """Ingest files and folders into ``collection`` (created if needed).
 
@@ -104,14 +105,16 @@ class Ingestor:
         documents whose files are gone from the named folders are removed. A file that
         fails keeps its previous version, if any, and is reported with its reason.
         ``on_result`` is called with each file's result once it is final (for an
-        ingested file: once its transaction has committed).
+        ingested file: once its transaction has committed). ``shards`` creates a missing
+        collection as a sharded one (:mod:`rag.store.sharded`) and checks an existing one's count.
         """
         started = time.perf_counter()
         candidates, roots = discover(list(paths))
         timings = {"parse": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
         results: list[FileResult] = []
         col = self.manager.open_or_create(
-            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe
+            collection, embedding_model=self.embedder.name, dimension=self.embedder.dimension, recipe=self.recipe,
+            shards=shards,
         )
         producer = None
         try:
@@ -170,13 +173,15 @@ class Ingestor:
         """Load and chunk files one by one (background thread), until done or ``stop`` is set."""
         try:
             for cand in candidates:
-                if stop.is_set() or not _put(out, self._parse(cand, known, timings), stop):
+                if stop.is_set() or not _put(out, self.parse(cand, known, timings), stop):
                     return
             _put(out, None, stop)
         except BaseException as exc:  # surfaces in the consumer
             _put(out, exc, stop)
 
-    def _parse(self, cand: Candidate, known, timings) -> _Parsed:
+    def parse(self, cand: Candidate, known, timings) -> _Parsed:
+        """Load and chunk one file, or decide it is unchanged (``known``: stored documents by
+        source) or failed; adds seconds to ``timings``."""
         t0 = time.perf_counter()
         source = str(cand.path)
         prior = known.get(source)
@@ -207,10 +212,18 @@ class Ingestor:
 
     def _embed_and_commit(self, col, batch: list[_Parsed], tags, timings) -> list[FileResult]:
         t0 = time.perf_counter()
-        texts = [embedding_text(p, c) for p in batch for c in p.chunks]
-        vectors = self.embedder.embed_batch(texts)
+        vectors = self.embed(batch)
+        timings["embed"] += time.perf_counter() - t0
+        return self.commit(col, batch, vectors, tags, timings, embed_seconds=time.perf_counter() - t0)
+
+    def embed(self, batch: list[_Parsed]):
+        """The vectors of every chunk of ``batch``, in order (one encoder call)."""
+        return self.embedder.embed_batch([embedding_text(p, c) for p in batch for c in p.chunks])
+
+    def commit(self, col, batch: list[_Parsed], vectors, tags, timings, *, embed_seconds: float = 0.0) -> list[FileResult]:
+        """Store the parsed files of ``batch`` with their ``vectors`` in one transaction;
+        their results, final (doc ids set) once it has committed."""
         t1 = time.perf_counter()
-        timings["embed"] += t1 - t0
         new_docs, offset = [], 0
         for p in batch:
             n = len(p.chunks)
@@ -224,7 +237,7 @@ class Ingestor:
         doc_ids = col.commit(new_docs)
         t2 = time.perf_counter()
         timings["store"] += t2 - t1
-        share = (t2 - t0) / max(1, len(texts))
+        share = (t2 - t1 + embed_seconds) / max(1, offset)
         for p, doc_id in zip(batch, doc_ids):
             p.result.doc_id = doc_id
             p.result.seconds += share * len(p.chunks)

@@ -146,9 +146,22 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=256)
     hnsw_ef_search: int = Field(96, ge=8)
     ivf_nprobe: int = Field(16, ge=1)
+    shard_timeout: float = Field(
+        10.0, gt=0, description="Seconds each shard of a sharded collection may take per search step; a shard that "
+        "takes longer (or fails) is left out and the response says the results are partial.")
+    shard_urls: str = Field(
+        "", description="Shards another `rag serve` answers, as NAME#INDEX=URL, comma-separated "
+        "(e.g. docs#1=http://10.0.0.2:8000); the other shards are searched in this process.")
+    shard_api_key: SecretStr | None = Field(None, description="The key sent to the servers of RAG_SHARD_URLS.")
     index_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."
     )
+
+    # Distributed ingestion (the 'scale' extra; see docs/sharding.md)
+    ray_address: str = Field(
+        "", description="Ray cluster `rag ingest` runs on when set (like --ray): local, auto, HOST:PORT or "
+        "ray://HOST:PORT; empty = ingest in this process.")
+    ray_workers: int = Field(0, ge=0, description="Ray actors per ingestion stage; 0 = half the cluster's CPUs.")
 
     # Ingestion limits
     max_file_mb: float = Field(512.0, gt=0, description="Files larger than this are refused.")

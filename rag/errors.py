@@ -105,6 +105,14 @@ class StoreError(RagError):
     exit_code = 7
 
 
+class ShardsUnavailableError(StoreError):
+    """No shard of a sharded collection answered a search in time."""
+
+    type = "shards_unavailable"
+    status_code = 503
+    retry_after = 5
+
+
 class GeneratorError(RagError):
     """The generator answered with an error (bad request, unknown model, malformed reply)."""
 

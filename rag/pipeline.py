@@ -17,6 +17,7 @@ from rag.answer.evidence import missing_numbers
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
 from rag.schemas import AskRequest, AskResponse, ChunkHit, RetrieveRequest, SearchResponse, StreamEvent
+from rag.store.sharded import ShardedCollection
 
 #: Characters of streamed output held back until we know the model is not abstaining.
 _ABSTAIN_PROBE = len(NOT_FOUND) + 2
@@ -124,9 +125,12 @@ class RAGService:
         if not query:
             raise InvalidInputError("the query is empty")
         with self.use(collection) as col:
-            hits = self.retriever.retrieve(col, request.model_copy(update={"query": query}))
+            # A sharded collection is searched through a fan-out that notes the shards that failed.
+            view = col.query(self.settings.shard_timeout) if isinstance(col, ShardedCollection) else col
+            hits = self.retriever.retrieve(view, request.model_copy(update={"query": query}))
+        failed = getattr(view, "failures", [])
         return SearchResponse(query=query, collection=collection, mode=request.mode, hits=hits,
-                              seconds=time.perf_counter() - started)
+                              seconds=time.perf_counter() - started, partial=bool(failed), failed_shards=failed)
 
     # ------------------------------------------------------------------ answering
     def ask(self, collection: str, request: AskRequest) -> AskResponse:

@@ -44,6 +44,15 @@ class ChunkHit(BaseModel):
     rerank_score: float | None = None
 
 
+class ShardFailure(BaseModel):
+    """A shard of a sharded collection that did not answer a search."""
+
+    shard: str = Field(description="The shard, e.g. 'docs#2'.")
+    stage: str = Field(description="The step it failed in: dense, term_stats, lexical or hits.")
+    reason: Literal["timeout", "error"]
+    message: str
+
+
 class SearchResponse(BaseModel):
     """Result of a retrieval request."""
 
@@ -52,6 +61,9 @@ class SearchResponse(BaseModel):
     mode: str = "dense"
     hits: list[ChunkHit]
     seconds: float
+    partial: bool = Field(False, description="True when some shard of a sharded collection did not answer: "
+                          "the hits come from the other shards only (see failed_shards).")
+    failed_shards: list[ShardFailure] = Field(default_factory=list)
 
 
 FileStatus = Literal["ingested", "replaced", "unchanged", "failed", "pruned"]
@@ -111,6 +123,7 @@ class CollectionInfo(BaseModel):
     documents: int
     chunks: int
     created_at: datetime
+    shards: int | None = Field(None, description="How many shards a sharded collection has; null for one index.")
 
 
 class ModelInfo(BaseModel):
@@ -150,6 +163,21 @@ class RetrieveRequest(BaseModel):
     k: int = Field(5, ge=1, le=100, description="How many passages to return.")
     mode: RetrievalMode = "hybrid"
     filters: SearchFilters | None = None
+
+
+class ShardSearch(BaseModel):
+    """One step of a search, asked of one shard of a sharded collection (``/v1/shards``).
+
+    Ids are the shard's own; ``stats`` are the collection-wide BM25 statistics
+    (:class:`rag.store.lexical_terms.TermStats` as a dict) for the lexical step.
+    """
+
+    query: str = Field("", max_length=MAX_QUERY_CHARS)
+    vector: list[float] | None = Field(None, max_length=8192)
+    k: int = Field(0, ge=0, le=10_000)
+    filters: SearchFilters | None = None
+    stats: dict | None = None
+    scored: list[tuple[int, float]] | None = Field(None, max_length=10_000)
 
 
 class AskRequest(RetrieveRequest):

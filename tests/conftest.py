@@ -44,6 +44,18 @@ def dataset(*parts: str) -> Path:
     return path
 
 
+def scifact_files(folder: Path, n: int) -> Path:
+    """The first ``n`` SciFact abstracts as text files (title, blank line, abstract) in ``folder``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with dataset("scifact", "corpus.jsonl").open() as fh:
+        for _, line in zip(range(n), fh):
+            rec = json.loads(line)
+            (folder / f"{rec['doc_id']}.txt").write_text(rec["title"] + "\n\n" + " ".join(rec["abstract"]))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def models_home() -> Path:
     """Where provisioned models live (RAG_HOME/models)."""

@@ -7,7 +7,6 @@ stored chunks (no orphan vectors) and search works. A final run completes the re
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import random
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 
 from rag.store import CollectionManager
-from tests.conftest import ROOT, dataset
+from tests.conftest import ROOT, scifact_files
 
 WORKER = """
 import sys
@@ -39,13 +38,7 @@ print("DONE", flush=True)
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """300 real SciFact abstracts, one text file each."""
-    folder = tmp_path_factory.mktemp("scifact")
-    with dataset("scifact", "corpus.jsonl").open() as fh:
-        for i, line in zip(range(300), fh):
-            rec = json.loads(line)
-            text = rec["title"] + "\n\n" + " ".join(rec["abstract"])
-            (folder / f"{rec['doc_id']}.txt").write_text(text)
-    return folder
+    return scifact_files(tmp_path_factory.mktemp("scifact"), 300)
 
 
 def run_worker(home, models_home, corpus, kill_after: float | None):

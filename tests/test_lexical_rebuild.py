@@ -27,11 +27,11 @@ def test_rebuild_runs_once_off_the_mutex_and_is_swapped_in(settings, monkeypatch
     real_build = LexicalIndex.build.__func__
     started, release, builds = threading.Event(), threading.Event(), []
 
-    def slow_build(cls, rows, generation):
+    def slow_build(cls, rows, generation, **options):
         builds.append(generation)
         started.set()
         assert release.wait(10)
-        return real_build(cls, rows, generation)
+        return real_build(cls, rows, generation, **options)
 
     with CollectionManager(settings).open_or_create("c", embedding_model="m", dimension=DIM) as col:
         col.commit([_doc("a", ["alpha beta", "gamma delta"])])

@@ -59,7 +59,7 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     from rag.api.ratelimit import RateLimiter
     from rag.auth import KeyStore, auth_decision
     from rag.api.readiness import Readiness
-    from rag.api.routes import collections, documents, health, openai, query
+    from rag.api.routes import collections, documents, health, openai, query, shards
 
     if service is None:
         from rag.pipeline import RAGService
@@ -95,7 +95,7 @@ def create_app(settings, service=None, *, warm_up: bool = True) -> FastAPI:
     app.state.ask_executor = ThreadPoolExecutor(settings.ask_concurrency, thread_name_prefix="rag-ask")
 
     install_error_handlers(app)
-    for module in (collections, query, documents, openai, health):
+    for module in (collections, query, documents, shards, openai, health):
         app.include_router(module.router)
 
     # Added last = outermost: metrics see every request; Host/Origin, then the key and

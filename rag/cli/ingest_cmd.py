@@ -25,6 +25,12 @@ def add_parser(sub) -> None:
                    help="delete the collection first and ingest the named files anew (for a collection built by "
                    "another version or with other chunk settings)")
     p.add_argument("--tag", action="append", default=[], dest="tags", help="tag the ingested documents (repeatable)")
+    p.add_argument("--shards", type=int, metavar="N",
+                   help="create the collection as N shards searched as one (see docs/sharding.md)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="parse and embed on a Ray cluster: local, auto, HOST:PORT or ray://HOST:PORT "
+                   "(default: RAG_RAY_ADDRESS; needs the 'scale' extra)")
+    p.add_argument("--workers", type=int, metavar="N", help="with --ray: actors per stage (default: RAG_RAY_WORKERS)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -38,8 +44,16 @@ def run(args, settings) -> int:
     if args.rebuild and ingestor.manager.exists(args.collection):
         ingestor.manager.delete(args.collection)
         print(f"collection '{args.collection}' deleted; ingesting anew", file=sys.stderr)
-    summary = ingestor.ingest(
-        args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty()
+    address = args.ray if args.ray is not None else settings.ray_address
+    runner = ingestor
+    if address:
+        from ingest.distributed import RayIngestor
+
+        runner = RayIngestor(settings, address, workers=args.workers or settings.ray_workers or None,
+                             ingestor=ingestor)
+    summary = runner.ingest(
+        args.paths, args.collection, prune=args.prune, tags=args.tags, progress=not args.json and sys.stderr.isatty(),
+        shards=args.shards,
     )
     if args.json:
         print_json(summary)

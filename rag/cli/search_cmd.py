@@ -35,6 +35,8 @@ def request_fields(args, settings) -> dict:
 
 
 def run(args, settings) -> int:
+    import sys
+
     from rag.cli.validation import build
     from rag.pipeline import RAGService
     from rag.schemas import RetrieveRequest
@@ -46,6 +48,9 @@ def run(args, settings) -> int:
     if args.json:
         print_json(response)
         return 0
+    for failed in response.failed_shards:
+        print(f"warning: shard {failed.shard} left out ({failed.reason} in {failed.stage}: {failed.message}); "
+              "results are partial", file=sys.stderr)
     if not response.hits:
         print("no results")
     for rank, hit in enumerate(response.hits, 1):

@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, help="port (default: RAG_PORT, 8000)")
     p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                    help="load the models on the first request instead of at startup")
+    p.add_argument("--shard", action="store_true",
+                   help="run as a shard worker for a coordinator's RAG_SHARD_URLS: answers /v1/shards/... "
+                   "(and the rest of the API) and loads no model at startup (see docs/sharding.md)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run)
 
@@ -38,7 +41,7 @@ def run(args, settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    os.environ[WARM_UP_ENV] = "1" if args.warm_up else "0"
+    os.environ[WARM_UP_ENV] = "1" if args.warm_up and not args.shard else "0"
     os.environ[LOG_LEVEL_ENV] = args.log_level
     # The app factory reads the settings again: it must see the address actually bound
     # (authentication and the Host check depend on it).

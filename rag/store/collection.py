@@ -25,7 +25,6 @@ Durability design
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
@@ -41,6 +40,7 @@ from rag.store import index as faiss_index
 from rag.store import records
 from rag.store.base import NewDocument
 from rag.store.durable import write_atomic
+from rag.store.locks import take_write_lock
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -64,6 +64,8 @@ class Collection:
             raise NotFoundError(f"collection '{self.name}' does not exist") from None
         except ValueError as exc:
             raise StoreError(f"collection '{self.name}' has an unreadable manifest: {exc}") from exc
+        if "shard" in self.manifest:  # shard folders are numbered; say "docs#2", not "2"
+            self.name = str(self.manifest["name"])
         self.dimension = int(self.manifest["dimension"])
         self.embedding_model = str(self.manifest["embedding_model"])
         self.writable = writable
@@ -91,11 +93,12 @@ class Collection:
     # ------------------------------------------------------------------ lifecycle
     @staticmethod
     def create(folder: Path, *, embedding_model: str, dimension: int, index_type: str,
-               name: str | None = None) -> None:
+               name: str | None = None, extra: dict | None = None) -> None:
         """Write a new collection's manifest (atomically); the records are created on open.
 
         ``name`` is the collection's name when ``folder`` is a temporary folder that will be
-        renamed into place (see :meth:`rag.store.CollectionManager.create`).
+        renamed into place (see :meth:`rag.store.CollectionManager.create`); ``extra`` adds
+        manifest entries (a shard's ``shard``).
         """
         folder.mkdir(parents=True, exist_ok=False)
         manifest = {
@@ -106,30 +109,12 @@ class Collection:
             "dimension": dimension,
             "index_type": index_type,
             "created_at": datetime.now(timezone.utc).isoformat(),
+            **(extra or {}),
         }
         _write_manifest(folder, manifest)
 
     def _take_write_lock(self):
-        try:
-            fh = open(self.folder / "write.lock", "a+")
-        except FileNotFoundError:  # the folder was deleted
-            raise NotFoundError(f"collection '{self.name}' does not exist") from None
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise ConflictError(
-                f"collection '{self.name}' is being written by another process; try again when it has finished"
-            ) from None
-        try:
-            # A deletion renames the folder away while holding this lock: once we hold it,
-            # the lock file must still be the one under our folder's name.
-            if os.stat(self.folder / "write.lock").st_ino != os.fstat(fh.fileno()).st_ino:
-                raise FileNotFoundError
-        except FileNotFoundError:
-            fh.close()
-            raise NotFoundError(f"collection '{self.name}' does not exist") from None
-        return fh
+        return take_write_lock(self.folder, self.name)
 
     @property
     def creation_id(self) -> str:
@@ -356,6 +341,16 @@ class Collection:
             return []
         return self._ensure_lexical().search(query, k, allowed)
 
+    @property
+    def is_shard(self) -> bool:
+        """Whether this collection is one shard of a sharded collection (:mod:`rag.store.sharded`)."""
+        return "shard" in self.manifest
+
+    def lexical_index(self):
+        """The BM25 index (:class:`rag.store.lexical.LexicalIndex`), in step with the records;
+        a shard's also holds the term counts that collection-wide scoring needs."""
+        return self._ensure_lexical()
+
     def hits(self, scored) -> list[ChunkHit]:
         """Join (chunk id, score) pairs with their stored chunks, keeping the order."""
         with self._mutex:
@@ -378,7 +373,7 @@ class Collection:
                     return self._lexical
                 if LexicalIndex.published_generation(folder) == gen:
                     loaded = LexicalIndex.load(folder)
-                    if loaded is not None and loaded.generation == gen:
+                    if loaded is not None and loaded.generation == gen and (loaded.terms or not self.is_shard):
                         self._lexical = loaded
                         return loaded
                 building = self._lexical_build
@@ -390,7 +385,7 @@ class Collection:
             building.wait()  # another thread is rebuilding: use its index (or rebuild after it)
         built = None
         try:
-            built = LexicalIndex.build(rows, gen)
+            built = LexicalIndex.build(rows, gen, with_terms=self.is_shard)
             if self.writable:
                 built.save(folder)
         finally:

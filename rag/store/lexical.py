@@ -13,8 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
-from rag.errors import require
+from rag.errors import StoreError, require
 from rag.store.durable import fsync_dir, fsync_file, write_atomic
+from rag.store.lexical_terms import TermMatrix, TermStats
 
 POINTER = "bm25.json"
 
@@ -43,44 +44,80 @@ def _stemmer():
 class LexicalIndex:
     """A BM25 index over a collection's chunks: ``search`` returns (chunk id, score)."""
 
-    def __init__(self, retriever, chunk_ids, generation: int) -> None:
+    def __init__(self, retriever, chunk_ids, generation: int, terms: TermMatrix | None = None) -> None:
         self._retriever = retriever
         self.chunk_ids = chunk_ids  # numpy int64, position → chunk id
         self.generation = generation
+        self.terms = terms  # raw term counts, kept by shards (see rag.store.lexical_terms)
         self._position = {int(c): i for i, c in enumerate(chunk_ids)}
 
     @classmethod
-    def build(cls, rows, generation: int) -> "LexicalIndex":
-        """Index (chunk_id, text) rows."""
+    def build(cls, rows, generation: int, *, with_terms: bool = False) -> "LexicalIndex":
+        """Index (chunk_id, text) rows; ``with_terms`` also keeps the term counts a shard needs."""
         import numpy as np
 
         bm25s = require("bm25s", "engine")
         rows = list(rows)
         ids = np.asarray([r[0] for r in rows], dtype="int64")
         retriever = bm25s.BM25()
+        tokenized = _tokenize([r[1] for r in rows], ids=True) if rows else None
         if rows:
-            retriever.index(_tokenize([r[1] for r in rows], ids=True), show_progress=False)
-        return cls(retriever if rows else None, ids, generation)
+            retriever.index(tokenized, show_progress=False)
+        terms = None
+        if with_terms:
+            terms = TermMatrix.build(tokenized.ids, tokenized.vocab) if rows else TermMatrix.build([], {})
+        return cls(retriever if rows else None, ids, generation, terms)
 
     def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Best ``k`` (chunk id, BM25 score) pairs with a positive score, best first."""
-        import numpy as np
-
         n = len(self.chunk_ids)
         if self._retriever is None or n == 0 or k <= 0:
             return []
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(n, dtype="float32")
-            for cid in allowed:
-                pos = self._position.get(cid)
-                if pos is not None:
-                    mask[pos] = 1.0
+        mask = self._mask(allowed)
         tokens = _tokenize([query], ids=False)
         docs, scores = self._retriever.retrieve(
             tokens, k=min(k, n), show_progress=False, weight_mask=mask, n_threads=1
         )
         return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def _mask(self, allowed: set[int] | None):
+        """bm25s's weight mask: 1 for the positions of ``allowed`` chunk ids, else 0 (None: all)."""
+        import numpy as np
+
+        if allowed is None:
+            return None
+        mask = np.zeros(len(self.chunk_ids), dtype="float32")
+        for cid in allowed:
+            pos = self._position.get(cid)
+            if pos is not None:
+                mask[pos] = 1.0
+        return mask
+
+    # ------------------------------------------------------------------ shards
+    @staticmethod
+    def query_terms(query: str) -> list[str]:
+        """The query's tokens as the index sees them (stopwords out, stemmed), in order."""
+        return _tokenize([query], ids=False)[0]
+
+    def term_stats(self, query: str) -> TermStats:
+        """This index's statistics for the query's terms (needs ``with_terms``)."""
+        return self._terms().stats(self.query_terms(query))
+
+    def search_with(self, query: str, stats: TermStats, k: int,
+                    allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Like :meth:`search`, scored with collection-wide ``stats`` instead of this index's own."""
+        import numpy as np
+
+        if len(self.chunk_ids) == 0 or k <= 0:
+            return []
+        scores = self._terms().scores(self.query_terms(query), stats, self._mask(allowed))
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(self.chunk_ids[d]), float(scores[d])) for d in top if scores[d] > 0]
+
+    def _terms(self) -> TermMatrix:
+        if self.terms is None:
+            raise StoreError("this lexical index keeps no term counts (it is not a shard's)")
+        return self.terms
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> None:
@@ -95,6 +132,8 @@ class LexicalIndex:
         np.save(tmp / "chunk_ids.npy", self.chunk_ids)
         if self._retriever is not None:
             self._retriever.save(str(tmp), show_progress=False)
+        if self.terms is not None:
+            self.terms.save(tmp)
         for f in tmp.iterdir():
             fsync_file(f)
         fsync_dir(tmp)
@@ -117,9 +156,10 @@ class LexicalIndex:
             path = folder / meta["dir"]
             ids = np.load(path / "chunk_ids.npy")
             retriever = bm25s.BM25.load(str(path), show_progress=False) if len(ids) else None
+            terms = TermMatrix.load(path)
         except (FileNotFoundError, ValueError, KeyError, OSError):
             return None
-        return cls(retriever, ids, int(meta["generation"]))
+        return cls(retriever, ids, int(meta["generation"]), terms)
 
     @staticmethod
     def published_generation(folder: Path) -> int | None:
