@@ -40,6 +40,7 @@ from rag.schemas import ChunkHit, CollectionInfo, DocumentInfo
 from rag.store import index as faiss_index
 from rag.store import records
 from rag.store.base import NewDocument
+from rag.store.live_index import LiveIndex
 from rag.store.durable import write_atomic
 
 MANIFEST = "manifest.json"
@@ -78,8 +79,7 @@ class Collection:
                 raise NotFoundError(f"collection '{self.name}' does not exist") from None
             raise
         self._mutex = threading.RLock()
-        self._index = None
-        self._index_kind = "flat"
+        self._index: LiveIndex | None = None
         self._index_generation = -1
         self._dirty = False  # in-memory index holds changes not yet saved
         self._lexical = None
@@ -205,7 +205,8 @@ class Collection:
             if self._index is None or faiss_index.published_generation(self._index_dir) != self._index_generation:
                 loaded = faiss_index.load(self._index_dir, self._params)
                 if loaded is not None:
-                    self._index, self._index_generation, self._index_kind = loaded
+                    index, self._index_generation, kind, dead = loaded
+                    self._index = LiveIndex(index, kind, dead)
             if self._index is None or self._index_generation != gen:
                 self._catch_up(gen)
             return self._index
@@ -214,14 +215,16 @@ class Collection:
         """Bring the index in step with the records (after a crash or another writer's commit)."""
         n_chunks = records.counts(self._conn)[1]
         wanted_kind = faiss_index.choose_type(self.manifest["index_type"], n_chunks, self._settings.ann_threshold)
-        if self._index is not None and wanted_kind == self._index_kind:
-            have = faiss_index.index_ids(self._index)
+        if self._index is not None and wanted_kind == self._index.kind:
+            have = self._index.ids()
             stored = records.all_chunk_ids(self._conn)
             extra, missing = have - stored, stored - have
-            if faiss_index.try_remove(self._index, extra):
-                if missing:
-                    ids, vecs = records.vectors_for(self._conn, sorted(missing), self.dimension)
-                    self._index.add_with_ids(vecs, ids)
+            self._index.remove(extra)
+            if missing:
+                ids, vecs = records.vectors_for(self._conn, sorted(missing), self.dimension)
+                self._index.add(vecs, ids)
+            # Only a writer compacts (and publishes the result); a reader keeps its tombstones.
+            if not (self.writable and self._index.needs_compaction()):
                 self._after_change(gen, changed=bool(extra or missing))
                 return
         self._rebuild(gen, wanted_kind)
@@ -236,7 +239,7 @@ class Collection:
         index = faiss_index.new_index(kind, self.dimension, self._params, train=train)
         for ids, vecs in records.all_vectors(self._conn, self.dimension):
             index.add_with_ids(vecs, ids)
-        self._index, self._index_kind = index, kind
+        self._index = LiveIndex(index, kind)
         self._after_change(gen, changed=True)
 
     def _after_change(self, gen: int, *, changed: bool) -> None:
@@ -253,12 +256,13 @@ class Collection:
                 self._ensure_index()
                 return
             gen = records.generation(self._conn)
-            n = int(self._index.ntotal)
+            n = self._index.ntotal
             wanted = faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold)
-            if wanted != self._index_kind:
-                self._rebuild(gen, wanted)  # crossed the size threshold: rebuild saves
+            if wanted != self._index.kind or self._index.needs_compaction():
+                # Crossed a size threshold, or too many tombstones: rebuild (which saves).
+                self._rebuild(gen, wanted)
                 return
-            faiss_index.save(self._index, self._index_dir, gen, self._index_kind)
+            faiss_index.save(self._index.faiss, self._index_dir, gen, self._index.kind, self._index.dead)
             self._index_generation = gen
             self._dirty = False
             self._ensure_lexical()  # readers then load it instead of rebuilding
@@ -287,18 +291,16 @@ class Collection:
             self._apply(index, removed, documents, new_ids)
             return doc_ids
 
-    def _apply(self, index, removed, documents, new_ids) -> None:
-        """Mirror a committed change in the in-memory index."""
+    def _apply(self, index: LiveIndex, removed, documents, new_ids) -> None:
+        """Mirror a committed change in the in-memory index (HNSW: removals become
+        tombstones; the graph is rebuilt when the index is next saved with too many)."""
         import numpy as np
 
         self._dirty = True
-        if removed and not faiss_index.try_remove(index, removed):
-            # HNSW cannot remove: rebuild from the records, which already hold the change.
-            self._rebuild(records.generation(self._conn), self._index_kind)
-            return
+        index.remove(removed)
         for doc, ids in zip(documents, new_ids):
             if ids:
-                index.add_with_ids(doc.vectors, np.asarray(ids, dtype="int64"))
+                index.add(doc.vectors, np.asarray(ids, dtype="int64"))
         self._index_generation = records.generation(self._conn)
 
     def delete_documents(self, doc_ids: Sequence[int]) -> int:
@@ -328,10 +330,10 @@ class Collection:
             q = np.ascontiguousarray(np.asarray(vector, dtype="float32").reshape(1, -1))
             if q.shape[1] != self.dimension:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
-            params = faiss_index.selector_params(allowed) if allowed is not None else None
+            params = index.search_params(self._params, allowed)
             faiss_index.set_threads(self._settings.query_threads)
-            searcher = index if allowed is not None else self._searcher(index)
-            scores, ids = searcher.search(q, min(k, int(index.ntotal)), params=params)
+            searcher = index.faiss if params is not None else self._searcher(index.faiss)
+            scores, ids = searcher.search(q, min(k, index.ntotal), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def _searcher(self, index):
@@ -346,7 +348,7 @@ class Collection:
         key = (id(index), self._index_generation, int(index.ntotal))
         if key != self._gpu_key:
             self._gpu_copy = None  # free the stale copy's GPU memory before making the new one
-            self._gpu_copy = gpu.to_gpu(faiss_index.faiss_module(), index, self._index_kind)
+            self._gpu_copy = gpu.to_gpu(faiss_index.faiss_module(), index, self._index.kind)
             self._gpu_key = key
         return self._gpu_copy if self._gpu_copy is not None else index
 
@@ -442,11 +444,12 @@ class Collection:
         with self._mutex:
             index = self._ensure_index()
             return {
-                "index_ids": faiss_index.index_ids(index),
+                "index_ids": index.ids(),
                 "record_ids": records.all_chunk_ids(self._conn),
                 "generation": records.generation(self._conn),
                 "published_generation": faiss_index.published_generation(self._index_dir),
-                "kind": self._index_kind,
+                "kind": index.kind,
+                "tombstones": len(index.dead),
             }
 
 
