@@ -52,15 +52,17 @@ def windows(data: Path, n: int, seed: int = 1) -> tuple[list[str], list[str], li
     spans = spans[:n]
     random.Random(seed).shuffle(spans)
     texts = [" ".join(sentences[i:i + w]) for i, w in spans]
-    return texts, sentences, [list(range(i, i + w)) for i, w in spans]
+    used = sorted({j for i, w in spans for j in range(i, i + w)})  # only these need vectors
+    where = {j: pos for pos, j in enumerate(used)}
+    return texts, [sentences[j] for j in used], [[where[j] for j in range(i, i + w)] for i, w in spans]
 
 
 def cached_vectors(embedder, texts: list[str], cache: Path, label: str):
     """``embedder``'s vectors for ``texts``, from ``cache`` when it holds them (keyed by
-    encoder and texts), else embedded now (with progress) and stored."""
+    encoder model and texts, whatever backend ran it), else embedded now and stored."""
     import numpy as np
 
-    key = hashlib.sha256((embedder.name + "\0" + label + "\0" + "\n".join(texts)).encode()).hexdigest()[:16]
+    key = hashlib.sha256((embedder.name + "\0" + "\n".join(texts)).encode()).hexdigest()[:16]
     path = cache / f"{label}-{key}.npy"
     if path.exists():
         return np.load(path)

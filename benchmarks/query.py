@@ -93,7 +93,7 @@ class Precomputed:
         self.name, self.dimension, self._table = inner.name, inner.dimension, table
 
     def embed_query(self, text: str):
-        return self._table[text]
+        return self._table[text.strip()]
 
 
 def exact_neighbours(col, qvecs, k: int):
@@ -124,7 +124,7 @@ def retrieval_latency(service, timed, name: str, qs: list[str], qvecs, repeats: 
 
     col = service.collection(name)
     for svc in (service, timed):
-        svc.retrieve(name, RetrieveRequest(query="warm up", k=10))  # loads the indexes
+        svc.retrieve(name, RetrieveRequest(query=qs[0], k=10))  # loads the indexes
     keys = ("total", "no-embed", "embed", "dense", "bm25", "fuse+fetch")
     runs = {k: {"p50": [], "p95": []} for k in keys}
     for _ in range(repeats):
@@ -287,10 +287,10 @@ def main(argv=None) -> int:
         texts, sentences_, members = windows(args.data, max(sizes))
         cache = args.vector_cache or default_cache()
         note(f"sentence vectors ({len(sentences_):,} sentences; cached in {cache})")
-        vectors = chunk_vectors(cached_vectors(embedder, sentences_, cache, f"sentences-{settings.encoder_backend}"),
+        vectors = chunk_vectors(cached_vectors(embedder, sentences_, cache, "sentences"),
                                 members)
-        qvecs = cached_vectors(embedder, qs, cache, f"questions-{settings.encoder_backend}")
-        timed = RAGService(settings, embedder=Precomputed(embedder, dict(zip(qs, qvecs))))
+        qvecs = cached_vectors(embedder, qs, cache, "questions")
+        timed = RAGService(settings, embedder=Precomputed(embedder, dict(zip([q.strip() for q in qs], qvecs))))
         for n in sizes:
             note(f"building the {n:,}-chunk collection")
             base = f"bench{n}"

@@ -247,3 +247,32 @@ def test_hnsw_tombstones_survive_a_killed_writer(settings):
     with CollectionManager(settings).open("g", writable=True) as col:
         state = consistent(col)  # 10 of 60 is under the fraction: kept as tombstones and saved
         assert state["tombstones"] == 10 and state["published_generation"] == state["generation"]
+
+
+def test_auto_thresholds_with_hysteresis():
+    from rag.store.index import choose_type
+
+    assert [choose_type("auto", n, 100, 1000) for n in (99, 100, 999, 1000)] == ["flat", "hnsw", "hnsw", "ivf"]
+    # A built index keeps its type until the size falls to half the boundary it crossed.
+    assert choose_type("auto", 60, 100, 1000, current="hnsw") == "hnsw"
+    assert choose_type("auto", 49, 100, 1000, current="hnsw") == "flat"
+    assert choose_type("auto", 600, 100, 1000, current="ivf") == "ivf"
+    assert choose_type("auto", 499, 100, 1000, current="ivf") == "hnsw"
+    assert choose_type("ivf", 4095, 100, 1000) == "flat" and choose_type("hnsw", 5, 100, 1000) == "hnsw"
+
+
+@pytest.mark.parametrize("index_type", ["hnsw", "ivf"])
+def test_restrictive_filters_on_approximate_indexes_are_exact(settings, index_type):
+    """A filter to one small document among many finds its chunks in exact order."""
+    mgr = CollectionManager(settings.model_copy(update={"index_type": index_type}))
+    vecs = unit(6000)
+    with mgr.open_or_create("c", embedding_model="m", dimension=DIM) as col:
+        ids = col.commit([doc(f"d{i}", vectors=vecs[i * 600:(i + 1) * 600]) for i in range(9)]
+                         + [doc("small", vectors=vecs[5400:5420])])
+        col.save_index()
+        assert col.index_state()["kind"] == index_type
+        allowed = col.allowed_ids(SearchFilters(doc_ids=[ids[-1]]))
+        q = unit(1)[0]
+        hits = col.search(q, 10, allowed=allowed)
+        want = np.argsort(-(vecs[5400:5420] @ q))[:10]
+        assert [h.text for h in hits] == [f"small chunk {i}" for i in want]

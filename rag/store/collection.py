@@ -44,6 +44,9 @@ from rag.store.live_index import LiveIndex
 from rag.store.durable import write_atomic
 
 MANIFEST = "manifest.json"
+#: Filtered searches on an approximate index with at most this many allowed chunks are
+#: exact, over the chunks' stored vectors (a few milliseconds at most).
+EXACT_FILTER_MAX = 2048
 FORMAT_VERSION = 1
 
 
@@ -214,7 +217,7 @@ class Collection:
     def _catch_up(self, gen: int) -> None:
         """Bring the index in step with the records (after a crash or another writer's commit)."""
         n_chunks = records.counts(self._conn)[1]
-        wanted_kind = faiss_index.choose_type(self.manifest["index_type"], n_chunks, self._settings.ann_threshold)
+        wanted_kind = self._kind_for(n_chunks)
         if self._index is not None and wanted_kind == self._index.kind:
             have = self._index.ids()
             stored = records.all_chunk_ids(self._conn)
@@ -228,6 +231,11 @@ class Collection:
                 self._after_change(gen, changed=bool(extra or missing))
                 return
         self._rebuild(gen, wanted_kind)
+
+    def _kind_for(self, n: int) -> str:
+        current = self._index.kind if self._index is not None else None
+        return faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold,
+                                       self._settings.ivf_threshold, current)
 
     def _rebuild(self, gen: int, kind: str) -> None:
         import numpy as np
@@ -257,7 +265,7 @@ class Collection:
                 return
             gen = records.generation(self._conn)
             n = self._index.ntotal
-            wanted = faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold)
+            wanted = self._kind_for(n)
             if wanted != self._index.kind or self._index.needs_compaction():
                 # Crossed a size threshold, or too many tombstones: rebuild (which saves).
                 self._rebuild(gen, wanted)
@@ -330,11 +338,23 @@ class Collection:
             q = np.ascontiguousarray(np.asarray(vector, dtype="float32").reshape(1, -1))
             if q.shape[1] != self.dimension:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
+            if allowed is not None and index.kind != "flat" and len(allowed) <= EXACT_FILTER_MAX:
+                return self._exact_among(q, k, allowed)
             params = index.search_params(self._params, allowed)
             faiss_index.set_threads(self._settings.query_threads)
             searcher = index.faiss if params is not None else self._searcher(index.faiss)
             scores, ids = searcher.search(q, min(k, index.ntotal), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _exact_among(self, q, k: int, allowed: set[int]) -> list[tuple[int, float]]:
+        """Exact search among a few allowed chunks: an approximate index searched through a
+        restrictive filter mostly walks filtered-out vectors and returns too few hits."""
+        import numpy as np
+
+        ids, vecs = records.vectors_for(self._conn, sorted(allowed), self.dimension)
+        scores = vecs @ q[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
 
     def _searcher(self, index):
         """The index unfiltered searches use: its GPU copy when there is one (made again
@@ -428,7 +448,7 @@ class Collection:
             name=self.name,
             embedding_model=self.embedding_model,
             dimension=self.dimension,
-            index_type=faiss_index.choose_type(self.manifest["index_type"], chunks, self._settings.ann_threshold),
+            index_type=self._kind_for(chunks),
             documents=docs,
             chunks=chunks,
             created_at=datetime.fromisoformat(self.manifest["created_at"]),

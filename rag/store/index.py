@@ -23,13 +23,24 @@ def faiss_module():
     return require("faiss", "cpu")
 
 
-def choose_type(configured: str, n: int, threshold: int) -> str:
-    """The index type to build for ``n`` vectors: ``auto`` is exact below ``threshold``."""
+def choose_type(configured: str, n: int, threshold: int, ivf_threshold: int, current: str | None = None) -> str:
+    """The index type for ``n`` vectors.
+
+    ``auto``: exact (flat) below ``threshold`` chunks, HNSW from there, IVF from
+    ``ivf_threshold``. An index already built (``current``) keeps its type until the
+    size falls to half the boundary it crossed, so a collection hovering around a
+    threshold is not rebuilt on every write.
+    """
     if configured != "auto":
         if configured == "ivf" and n < 4096:
             return "flat"  # IVF needs enough vectors to train its centroids
         return configured
-    return "flat" if n < threshold else "hnsw"
+    kind = "flat" if n < threshold else "hnsw" if n < ivf_threshold else "ivf"
+    if current == "hnsw" and kind == "flat" and n >= threshold // 2:
+        return "hnsw"
+    if current == "ivf" and kind == "hnsw" and n >= ivf_threshold // 2:
+        return "ivf"
+    return kind
 
 
 @dataclass
