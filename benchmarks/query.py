@@ -1,17 +1,21 @@
-"""Query-side benchmark: retrieval latency, answer latency, pipeline overhead, HTTP throughput.
+"""Query-side benchmark: retrieval latency and recall, answer latency, pipeline overhead, HTTP throughput.
 
 Figures printed (medians and percentiles over many queries, measured in this run):
 
-1. Retrieval latency p50/p95 at 10k and 100k chunks, for the whole retrieval
-   (query embedding + FAISS + BM25 + fusion + fetching the rows) and its parts.
-   The chunks are real sentences (SQuAD 2.0 and SciFact); their vectors are random
-   unit vectors, since search cost depends on count and dimension, not on content,
-   and embedding 100k chunks would take the benchmark ~15 minutes on 2 cores.
+1. Hybrid retrieval p50/p95 at each size (default 10k and 100k chunks) and index type
+   (``--index-types flat,hnsw,ivf,auto``): the whole retrieval with the query embedding,
+   the same without it (the query vector looked up), and each part (embedding, dense
+   search, BM25, fusion + fetching the rows); the median [min-max] over ``--repeats``
+   runs. Recall@10 of the dense search against the exact top 10, and with ``--sweep``
+   recall and latency across efSearch (HNSW) or nprobe (IVF). The chunks are windows of
+   1-6 real sentences (SQuAD 2.0, SciFact); their vectors are built from cached real
+   sentence vectors (see ``benchmarks/_corpus.py``).
 2. Time to first token and total answer latency with llama.cpp, and the overhead of
    the whole pipeline against calling llama.cpp directly with the same prompt.
 3. Throughput with 8 concurrent clients through the HTTP API (retrieve, and ask).
 
-Run: ``python benchmarks/query.py [--sizes 10000,100000] [--questions 5] [--model NAME]``
+Run: ``python benchmarks/query.py [--sizes 10000,100000] [--index-types auto] [--sweep]
+[--encoder-backend onnx-int8] [--questions 5] [--http 1] [--model NAME]``
 """
 
 from __future__ import annotations
@@ -84,6 +88,33 @@ def clone_as(settings, source: str, target: str, index_type: str) -> float:
     with CollectionManager(settings).open(target, writable=True) as col:
         col.save_index()
     return time.perf_counter() - t
+
+
+def replace_one(settings, name: str, vectors) -> dict:
+    """Seconds to replace one 100-chunk document (commit, then save the index)."""
+    from rag.store import CollectionManager
+    from rag.store.base import ChunkRecord, NewDocument
+
+    chunks = [ChunkRecord(ordinal=i, page=None, start=0, end=9, text=f"replacement chunk {i}") for i in range(100)]
+    doc = NewDocument(source="/bench/doc0.txt", title="doc 0", kind="text", content_hash="new", size=1, mtime=1.0,
+                      pages=1, chunks=chunks, vectors=vectors[-100:])
+    with CollectionManager(settings).open(name, writable=True) as col:
+        col.dense_ids(vectors[0], 1)  # load the index first
+        rebuild_bm25, bm25_s = col._ensure_lexical, []
+
+        def timed_bm25():
+            t = time.perf_counter()
+            out = rebuild_bm25()
+            bm25_s.append(time.perf_counter() - t)
+            return out
+
+        col._ensure_lexical = timed_bm25  # to tell the BM25 rebuild from the FAISS save
+        t0 = time.perf_counter()
+        col.commit([doc])
+        t1 = time.perf_counter()
+        col.save_index()
+        t2 = time.perf_counter()
+    return {"commit_s": t1 - t0, "save_s": t2 - t1, "bm25_s": sum(bm25_s)}
 
 
 class Precomputed:
@@ -306,7 +337,9 @@ def main(argv=None) -> int:
                 r.update(retrieval_latency(service, timed, name, qs, qvecs, args.repeats))
                 if args.sweep and r["kind"] in ("hnsw", "ivf"):
                     r["sweep"] = sweep(col, qvecs, exact)
+                r["replace"] = replace_one(settings, name, vectors[:n])
                 result[f"retrieval_{n}_{kind}"] = r
+                note(f"{name}: {json.dumps(r)}")  # kept even if a later step fails
         timed.close()
         if args.questions:
             # Answers need real vectors: a small collection of real, embedded paragraphs.
@@ -341,6 +374,9 @@ def main(argv=None) -> int:
                 p50, p95 = r[part]["p50"], r[part]["p95"]
                 print(f"  {part:11} p50 {p50['median_ms']:6.2f} [{p50['min_ms']:.2f}-{p50['max_ms']:.2f}] ms   "
                       f"p95 {p95['median_ms']:6.2f} [{p95['min_ms']:.2f}-{p95['max_ms']:.2f}] ms")
+            rep = r["replace"]
+            print(f"  replacing one 100-chunk document: commit {rep['commit_s'] * 1000:.0f} ms, "
+                  f"save {rep['save_s'] * 1000:.0f} ms (of which BM25 rebuild {rep['bm25_s'] * 1000:.0f} ms)")
             for row in r.get("sweep", []):
                 label = "efSearch" if r["kind"] == "hnsw" else "nprobe"
                 print(f"    {label} {row['param']:4}: recall@10 {row['recall']:.3f}, dense p50 {row['p50_ms']:.2f} ms, "
