@@ -8,7 +8,7 @@ Figures printed (medians and percentiles over many queries, measured in this run
    search, BM25, fusion + fetching the rows); the median [min-max] over ``--repeats``
    runs. Recall@10 of the dense search against the exact top 10, and with ``--sweep``
    recall and latency across efSearch (HNSW) or nprobe (IVF). The chunks are windows of
-   1-6 real sentences (SQuAD 2.0, SciFact); their vectors are built from cached real
+   1-7 real sentences (SQuAD 2.0, SciFact); their vectors are built from cached real
    sentence vectors (see ``benchmarks/_corpus.py``).
 2. Time to first token and total answer latency with llama.cpp, and the overhead of
    the whole pipeline against calling llama.cpp directly with the same prompt.

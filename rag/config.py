@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     ivf_threshold: int = Field(
         2_000_000, ge=1, description="With index_type=auto, collections with at least this many chunks use IVF.")
     hnsw_m: int = Field(32, ge=4, le=256)
-    hnsw_ef_search: int = Field(96, ge=8)
+    hnsw_ef_search: int = Field(128, ge=8)
     ivf_nprobe: int = Field(16, ge=1)
     index_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where FAISS searches: auto = the GPU when a GPU build of faiss sees one, else CPU."

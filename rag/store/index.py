@@ -48,7 +48,7 @@ class IndexParams:
     """How to build and search an index."""
 
     hnsw_m: int = 32
-    hnsw_ef_search: int = 96
+    hnsw_ef_search: int = 128
     ivf_nprobe: int = 16
 
 
