@@ -141,10 +141,12 @@ class Settings(BaseSettings):
 
     # Store
     index_type: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
-    #: With index_type=auto, collections with at least this many chunks use HNSW.
-    ann_threshold: int = Field(200_000, ge=1)
+    ann_threshold: int = Field(
+        20_000, ge=1, description="With index_type=auto, collections with at least this many chunks use HNSW.")
+    ivf_threshold: int = Field(
+        2_000_000, ge=1, description="With index_type=auto, collections with at least this many chunks use IVF.")
     hnsw_m: int = Field(32, ge=4, le=256)
-    hnsw_ef_search: int = Field(96, ge=8)
+    hnsw_ef_search: int = Field(128, ge=8)
     ivf_nprobe: int = Field(16, ge=1)
     shard_timeout: float = Field(
         10.0, gt=0, description="Seconds each shard of a sharded collection may take per search step; a shard that "

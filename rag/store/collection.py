@@ -39,10 +39,14 @@ from rag.schemas import ChunkHit, CollectionInfo, DocumentInfo
 from rag.store import index as faiss_index
 from rag.store import records
 from rag.store.base import NewDocument
+from rag.store.live_index import LiveIndex
 from rag.store.durable import write_atomic
 from rag.store.locks import take_write_lock
 
 MANIFEST = "manifest.json"
+#: Filtered searches on an approximate index with at most this many allowed chunks are
+#: exact, over the chunks' stored vectors (a few milliseconds at most).
+EXACT_FILTER_MAX = 2048
 FORMAT_VERSION = 1
 
 
@@ -80,8 +84,7 @@ class Collection:
                 raise NotFoundError(f"collection '{self.name}' does not exist") from None
             raise
         self._mutex = threading.RLock()
-        self._index = None
-        self._index_kind = "flat"
+        self._index: LiveIndex | None = None
         self._index_generation = -1
         self._dirty = False  # in-memory index holds changes not yet saved
         self._lexical = None
@@ -190,7 +193,8 @@ class Collection:
             if self._index is None or faiss_index.published_generation(self._index_dir) != self._index_generation:
                 loaded = faiss_index.load(self._index_dir, self._params)
                 if loaded is not None:
-                    self._index, self._index_generation, self._index_kind = loaded
+                    index, self._index_generation, kind, dead = loaded
+                    self._index = LiveIndex(index, kind, dead)
             if self._index is None or self._index_generation != gen:
                 self._catch_up(gen)
             return self._index
@@ -198,18 +202,25 @@ class Collection:
     def _catch_up(self, gen: int) -> None:
         """Bring the index in step with the records (after a crash or another writer's commit)."""
         n_chunks = records.counts(self._conn)[1]
-        wanted_kind = faiss_index.choose_type(self.manifest["index_type"], n_chunks, self._settings.ann_threshold)
-        if self._index is not None and wanted_kind == self._index_kind:
-            have = faiss_index.index_ids(self._index)
+        wanted_kind = self._kind_for(n_chunks)
+        if self._index is not None and wanted_kind == self._index.kind:
+            have = self._index.ids()
             stored = records.all_chunk_ids(self._conn)
             extra, missing = have - stored, stored - have
-            if faiss_index.try_remove(self._index, extra):
-                if missing:
-                    ids, vecs = records.vectors_for(self._conn, sorted(missing), self.dimension)
-                    self._index.add_with_ids(vecs, ids)
+            self._index.remove(extra)
+            if missing:
+                ids, vecs = records.vectors_for(self._conn, sorted(missing), self.dimension)
+                self._index.add(vecs, ids)
+            # Only a writer compacts (and publishes the result); a reader keeps its tombstones.
+            if not (self.writable and self._index.needs_compaction()):
                 self._after_change(gen, changed=bool(extra or missing))
                 return
         self._rebuild(gen, wanted_kind)
+
+    def _kind_for(self, n: int) -> str:
+        current = self._index.kind if self._index is not None else None
+        return faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold,
+                                       self._settings.ivf_threshold, current)
 
     def _rebuild(self, gen: int, kind: str) -> None:
         import numpy as np
@@ -221,7 +232,7 @@ class Collection:
         index = faiss_index.new_index(kind, self.dimension, self._params, train=train)
         for ids, vecs in records.all_vectors(self._conn, self.dimension):
             index.add_with_ids(vecs, ids)
-        self._index, self._index_kind = index, kind
+        self._index = LiveIndex(index, kind)
         self._after_change(gen, changed=True)
 
     def _after_change(self, gen: int, *, changed: bool) -> None:
@@ -238,12 +249,13 @@ class Collection:
                 self._ensure_index()
                 return
             gen = records.generation(self._conn)
-            n = int(self._index.ntotal)
-            wanted = faiss_index.choose_type(self.manifest["index_type"], n, self._settings.ann_threshold)
-            if wanted != self._index_kind:
-                self._rebuild(gen, wanted)  # crossed the size threshold: rebuild saves
+            n = self._index.ntotal
+            wanted = self._kind_for(n)
+            if wanted != self._index.kind or self._index.needs_compaction():
+                # Crossed a size threshold, or too many tombstones: rebuild (which saves).
+                self._rebuild(gen, wanted)
                 return
-            faiss_index.save(self._index, self._index_dir, gen, self._index_kind)
+            faiss_index.save(self._index.faiss, self._index_dir, gen, self._index.kind, self._index.dead)
             self._index_generation = gen
             self._dirty = False
             self._ensure_lexical()  # readers then load it instead of rebuilding
@@ -272,18 +284,16 @@ class Collection:
             self._apply(index, removed, documents, new_ids)
             return doc_ids
 
-    def _apply(self, index, removed, documents, new_ids) -> None:
-        """Mirror a committed change in the in-memory index."""
+    def _apply(self, index: LiveIndex, removed, documents, new_ids) -> None:
+        """Mirror a committed change in the in-memory index (HNSW: removals become
+        tombstones; the graph is rebuilt when the index is next saved with too many)."""
         import numpy as np
 
         self._dirty = True
-        if removed and not faiss_index.try_remove(index, removed):
-            # HNSW cannot remove: rebuild from the records, which already hold the change.
-            self._rebuild(records.generation(self._conn), self._index_kind)
-            return
+        index.remove(removed)
         for doc, ids in zip(documents, new_ids):
             if ids:
-                index.add_with_ids(doc.vectors, np.asarray(ids, dtype="int64"))
+                index.add(doc.vectors, np.asarray(ids, dtype="int64"))
         self._index_generation = records.generation(self._conn)
 
     def delete_documents(self, doc_ids: Sequence[int]) -> int:
@@ -313,11 +323,23 @@ class Collection:
             q = np.ascontiguousarray(np.asarray(vector, dtype="float32").reshape(1, -1))
             if q.shape[1] != self.dimension:
                 raise StoreError(f"query vector has {q.shape[1]} dimensions, collection has {self.dimension}")
-            params = faiss_index.selector_params(allowed) if allowed is not None else None
+            if allowed is not None and index.kind != "flat" and len(allowed) <= EXACT_FILTER_MAX:
+                return self._exact_among(q, k, allowed)
+            params = index.search_params(self._params, allowed)
             faiss_index.set_threads(self._settings.query_threads)
-            searcher = index if allowed is not None else self._searcher(index)
-            scores, ids = searcher.search(q, min(k, int(index.ntotal)), params=params)
+            searcher = index.faiss if params is not None else self._searcher(index.faiss)
+            scores, ids = searcher.search(q, min(k, index.ntotal), params=params)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _exact_among(self, q, k: int, allowed: set[int]) -> list[tuple[int, float]]:
+        """Exact search among a few allowed chunks: an approximate index searched through a
+        restrictive filter mostly walks filtered-out vectors and returns too few hits."""
+        import numpy as np
+
+        ids, vecs = records.vectors_for(self._conn, sorted(allowed), self.dimension)
+        scores = vecs @ q[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
 
     def _searcher(self, index):
         """The index unfiltered searches use: its GPU copy when there is one (made again
@@ -331,7 +353,7 @@ class Collection:
         key = (id(index), self._index_generation, int(index.ntotal))
         if key != self._gpu_key:
             self._gpu_copy = None  # free the stale copy's GPU memory before making the new one
-            self._gpu_copy = gpu.to_gpu(faiss_index.faiss_module(), index, self._index_kind)
+            self._gpu_copy = gpu.to_gpu(faiss_index.faiss_module(), index, self._index.kind)
             self._gpu_key = key
         return self._gpu_copy if self._gpu_copy is not None else index
 
@@ -421,7 +443,7 @@ class Collection:
             name=self.name,
             embedding_model=self.embedding_model,
             dimension=self.dimension,
-            index_type=faiss_index.choose_type(self.manifest["index_type"], chunks, self._settings.ann_threshold),
+            index_type=self._kind_for(chunks),
             documents=docs,
             chunks=chunks,
             created_at=datetime.fromisoformat(self.manifest["created_at"]),
@@ -437,11 +459,12 @@ class Collection:
         with self._mutex:
             index = self._ensure_index()
             return {
-                "index_ids": faiss_index.index_ids(index),
+                "index_ids": index.ids(),
                 "record_ids": records.all_chunk_ids(self._conn),
                 "generation": records.generation(self._conn),
                 "published_generation": faiss_index.published_generation(self._index_dir),
-                "kind": self._index_kind,
+                "kind": index.kind,
+                "tombstones": len(index.dead),
             }
 
 

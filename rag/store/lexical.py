@@ -41,6 +41,23 @@ def _stemmer():
     return _STEMMER or None
 
 
+def _matching(retriever, token_ids):
+    """(chunk positions holding a query term, their BM25 scores) from bm25s's matrix."""
+    import numpy as np
+
+    if retriever.nonoccurrence_array is not None:  # BM25L / BM25+: every chunk scores
+        scores = retriever.get_scores_from_ids(token_ids)
+        return np.arange(len(scores)), scores
+    matrix = retriever.scores
+    indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+    token_ids = token_ids[token_ids < len(indptr) - 1]
+    postings = [slice(indptr[t], indptr[t + 1]) for t in token_ids]
+    positions = np.concatenate([indices[p] for p in postings])
+    docs, inverse = np.unique(positions, return_inverse=True)
+    scores = np.bincount(inverse, weights=np.concatenate([data[p] for p in postings]), minlength=len(docs))
+    return docs, scores.astype("float32")
+
+
 class LexicalIndex:
     """A BM25 index over a collection's chunks: ``search`` returns (chunk id, score)."""
 
@@ -69,16 +86,29 @@ class LexicalIndex:
         return cls(retriever if rows else None, ids, generation, terms)
 
     def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """Best ``k`` (chunk id, BM25 score) pairs with a positive score, best first."""
+        """Best ``k`` (chunk id, BM25 score) pairs with a positive score, best first.
+
+        Scores are summed here from bm25s's precomputed score matrix, over the chunks
+        that hold a query term only: bm25s's own ``retrieve`` starts a thread pool per
+        call and scores every chunk (7.5 ms of 8 at 100k chunks went there).
+        """
+        import numpy as np
+
         n = len(self.chunk_ids)
         if self._retriever is None or n == 0 or k <= 0:
             return []
-        mask = self._mask(allowed)
-        tokens = _tokenize([query], ids=False)
-        docs, scores = self._retriever.retrieve(
-            tokens, k=min(k, n), show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        token_ids = self._retriever.get_tokens_ids(_tokenize([query], ids=False)[0])
+        if not token_ids:
+            return []
+        docs, scores = _matching(self._retriever, np.asarray(token_ids, dtype="int64"))
+        if allowed is not None:
+            keep = np.isin(self.chunk_ids[docs], np.fromiter(allowed, dtype="int64", count=len(allowed)))
+            docs, scores = docs[keep], scores[keep]
+        if len(docs) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            docs, scores = docs[top], scores[top]
+        order = np.argsort(-scores, kind="stable")
+        return [(int(self.chunk_ids[d]), float(s)) for d, s in zip(docs[order], scores[order]) if s > 0]
 
     def _mask(self, allowed: set[int] | None):
         """bm25s's weight mask: 1 for the positions of ``allowed`` chunk ids, else 0 (None: all)."""
