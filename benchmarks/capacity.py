@@ -2,7 +2,7 @@
 measured at the sizes given and extrapolated to 10M and 100M chunks.
 
 Kinds: ``flat`` (exact), ``hnsw`` and ``ivf`` exactly as a collection builds them
-(:func:`rag.store.index.new_index`: HNSW M=32, efConstruction=80, efSearch=96; IVF-Flat
+(:func:`rag.store.index.new_index`: HNSW M=32, efConstruction=80, efSearch from RAG_HNSW_EF_SEARCH (128); IVF-Flat
 with ~4·sqrt(n) lists trained on the first 100k vectors, nprobe=16), and ``ivfpq``
 (the same lists, product-quantized to 48 bytes a vector; not a collection option today),
 also measured as ``ivfpq+rr``: its 100 best re-scored with the exact vectors (which a
