@@ -104,6 +104,7 @@ ENDPOINTS = [
     ("DELETE", "/v1/collections/{name}/documents/{doc_id}", "write", 404),  # doc 999999: checked, nothing deleted
     ("POST", "/v1/collections", "write", 201),  # creates <name>-new
     ("DELETE", "/v1/collections/{name}", "write", 404),  # deletes <name>-gone, which does not exist
+    ("POST", "/v1/shards/{name}/{index}/{step}", "read", 404),  # checked, then: not a sharded collection
 ]
 
 
@@ -133,6 +134,8 @@ def _send(client: httpx.Client, method: str, path: str, collection: str, jobs: d
         return client.post("/v1/collections", json={"name": f"{c}-new"})
     if path == "/v1/collections/{name}":
         return client.delete(f"/v1/collections/{c}-gone")
+    if path == "/v1/shards/{name}/{index}/{step}":
+        return client.post(f"/v1/shards/{c}/0/term_stats", json={"query": QUESTION})
     return client.request(method, path)
 
 

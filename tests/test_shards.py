@@ -85,24 +85,24 @@ def has_ties(col, embedder, query: str, depth: int = 50) -> bool:
 
 
 def test_same_results_as_one_collection(home, embedder):
-    """Dense and BM25 candidates equal one collection's, scores bit for bit; so their
-    reciprocal rank fusion is the same too (and hybrid search returns the same hits when
-    no two candidates tie, as the order of equal scores is arbitrary in either layout)."""
+    """Dense and BM25 candidates equal one collection's, scores bit for bit, and hybrid,
+    dense and BM25 search return the same top 10 for every claim, ties included."""
     settings, _, _ = home
     mgr = CollectionManager(settings)
     retriever = HybridRetriever(embedder)
-    without_ties = 0
+    tied = 0
     with mgr.open("one") as one, mgr.open("many") as many:
         for claim in claims(40):
             dense, lexical = candidates(one, embedder, claim)
             assert dense and lexical, claim
             assert candidates(many.query(5.0), embedder, claim) == (dense, lexical), claim
-            if not has_ties(one, embedder, claim):
-                without_ties += 1
-                for mode in ("hybrid", "dense", "bm25"):
-                    request = RetrieveRequest(query=claim, k=10, mode=mode)
-                    assert ranking(retriever, many.query(5.0), request) == ranking(retriever, one, request), claim
-    assert without_ties >= 5  # 9 of these 40 claims: BM25 ties are common among abstracts
+            tied += has_ties(one, embedder, claim)
+            # Retrieval orders ties by (source, offset) and leaves out a tie at the cut-off
+            # (rag.retrieve.hybrid.canonical), so even tied candidates rank the same.
+            for mode in ("hybrid", "dense", "bm25"):
+                request = RetrieveRequest(query=claim, k=10, mode=mode)
+                assert ranking(retriever, many.query(5.0), request) == ranking(retriever, one, request), claim
+    assert tied >= 5  # 31 of these 40 claims: BM25 ties are common among abstracts
 
 
 def test_bm25_arithmetic_is_bm25s(home):

@@ -8,6 +8,27 @@ from rag.schemas import ChunkHit, RetrieveRequest
 
 #: Candidates taken from each retriever before fusion, at least.
 MIN_CANDIDATES = 50
+#: Candidates fetched beyond those kept, so that a tie at the cut-off can be left out.
+TIE_MARGIN = 8
+
+
+def canonical(collection, scored: list[tuple[int, float]], keep: int) -> list[tuple[int, float]]:
+    """The first ``keep`` candidates in an order every layout of the same chunks agrees on.
+
+    Neither FAISS nor BM25 orders equal scores, and which of several chunks tied at the
+    cut-off make the list is arbitrary; a sharded collection would then rank differently
+    from one index holding the same chunks, and two runs could differ. So equal scores
+    are ordered by (source, offset), and when the list is full the chunks tied with its
+    last one are left out (``TIE_MARGIN`` more were asked for, to make room; a shorter list
+    holds every candidate there is, and nothing is left out).
+    """
+    if len(scored) >= keep + TIE_MARGIN and scored[-1][1] != scored[0][1]:
+        last = scored[-1][1]
+        scored = [pair for pair in scored if pair[1] != last]
+    if len({score for _, score in scored}) < len(scored):  # ties: look up their places
+        where = {h.chunk_id: (h.source, h.start) for h in collection.hits(scored)}
+        scored = sorted(scored, key=lambda pair: (-pair[1], where.get(pair[0], ("", 0))))
+    return scored[:keep]
 
 
 class HybridRetriever:
@@ -31,9 +52,10 @@ class HybridRetriever:
         depth = max(MIN_CANDIDATES, 4 * request.k) if (self.reranker or request.mode == "hybrid") else request.k
         dense, lexical = [], []
         if request.mode in ("dense", "hybrid"):
-            dense = collection.dense_ids(self.embedder.embed_query(request.query), depth, allowed)
+            vector = self.embedder.embed_query(request.query)
+            dense = canonical(collection, collection.dense_ids(vector, depth + TIE_MARGIN, allowed), depth)
         if request.mode in ("bm25", "hybrid"):
-            lexical = collection.lexical_ids(request.query, depth, allowed)
+            lexical = canonical(collection, collection.lexical_ids(request.query, depth + TIE_MARGIN, allowed), depth)
         if request.mode == "hybrid":
             ranked = reciprocal_rank_fusion(dense, lexical)
         else:

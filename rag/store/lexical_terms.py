@@ -6,8 +6,8 @@ ranks differently from one index over every chunk. So a shard also keeps its raw
 term counts (:class:`TermMatrix`); a search first sums each shard's
 :class:`TermStats` for the query's terms and then lets every shard score with the
 sums. The arithmetic repeats bm25s's own (Lucene variant, k1 1.5, b 0.75, float32
-scores, terms added in query order), so a shard's scores are bit for bit those of
-one index over all the chunks.
+per-term scores) and LexicalIndex.search's sum of them (float64, in query order), so a
+shard's scores are bit for bit those of one index over all the chunks.
 """
 
 from __future__ import annotations
@@ -90,9 +90,11 @@ class TermMatrix:
         """Each chunk's BM25 score for the query ``terms`` under the collection-wide ``stats``."""
         import numpy as np
 
-        out = np.zeros(len(self.lengths), dtype="float32")
+        # Per-term scores in float32 (as bm25s stores them), summed in float64 in query
+        # order and rounded once, exactly as LexicalIndex.search sums bm25s's matrix.
+        out = np.zeros(len(self.lengths), dtype="float64")
         if stats.chunks == 0:
-            return out
+            return out.astype("float32")
         # bm25s: avg length = numpy mean of int lengths (exact in float64); idf stored as float32.
         avg = np.float64(stats.tokens) / np.float64(stats.chunks)
         for term in terms:  # in query order, repeats included, as bm25s adds them
@@ -105,7 +107,8 @@ class TermMatrix:
             tf = self.data[start:end].astype("float32")
             idf = np.float32(math.log(1 + (stats.chunks - df + 0.5) / (df + 0.5)))
             tfc = tf / (K1 * ((1 - B) + B * self.lengths[rows] / avg) + tf)
-            np.add.at(out, rows, (idf * tfc).astype("float32"))
+            np.add.at(out, rows, (idf * tfc).astype("float32").astype("float64"))
+        out = out.astype("float32")
         if mask is not None:
             out *= mask
         return out
