@@ -154,14 +154,7 @@ class RayIngestor:
             if pending:
                 done(self._commit(col, pending, tags or [], timings))
             bar.close()
-            if prune:
-                pruned = ing._prune(col, candidates, roots, known)
-                gone = {r.path for r in pruned}
-                results[:] = [r for r in results if not (r.status == "failed" and r.path in gone)]
-                done(pruned)
-            t = time.perf_counter()
-            col.save_index()
-            timings["store"] += time.perf_counter() - t
+            ing.finish(col, prune, candidates, roots, known, results, done, timings)
         finally:
             col.close()
         return IngestSummary.from_files(collection, results, time.perf_counter() - started, timings)

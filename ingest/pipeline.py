@@ -153,15 +153,7 @@ class Ingestor:
             if pending:
                 done(self._embed_and_commit(col, pending, tags or [], timings))
             bar.close()
-            if prune:
-                pruned = self._prune(col, candidates, roots, known)
-                gone = {r.path for r in pruned}
-                # A named file that is gone is pruned, not failed.
-                results[:] = [r for r in results if not (r.status == "failed" and r.path in gone)]
-                done(pruned)
-            t = time.perf_counter()
-            col.save_index()
-            timings["store"] += time.perf_counter() - t
+            self.finish(col, prune, candidates, roots, known, results, done, timings)
         finally:
             if producer is not None:
                 stop.set()  # on an error (embedding failed...) the producer stops at its next file
@@ -242,6 +234,19 @@ class Ingestor:
             p.result.doc_id = doc_id
             p.result.seconds += share * len(p.chunks)
         return [p.result for p in batch]
+
+    def finish(self, col, prune: bool, candidates, roots, known, results: list[FileResult], done, timings) -> None:
+        """The end of an ingestion, local or distributed: prune what is gone (when asked),
+        then save the index."""
+        if prune:
+            pruned = self._prune(col, candidates, roots, known)
+            gone = {r.path for r in pruned}
+            # A named file that is gone is pruned, not failed.
+            results[:] = [r for r in results if not (r.status == "failed" and r.path in gone)]
+            done(pruned)
+        t = time.perf_counter()
+        col.save_index()
+        timings["store"] += time.perf_counter() - t
 
     def _prune(self, col, candidates: list[Candidate], roots: list[Path], known) -> list[FileResult]:
         """Remove documents under the named folders (or named files) whose files are gone."""
