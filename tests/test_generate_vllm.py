@@ -110,7 +110,7 @@ def running_requests(vllm_url: str) -> float:
     """vLLM's gauge of requests it is generating for right now."""
     import httpx
 
-    text = httpx.get(vllm_url + "/metrics", timeout=5).text
+    text = httpx.get(vllm_url + "/metrics", timeout=30).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("vllm:num_requests_running"))
 
@@ -121,6 +121,8 @@ def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
+    import httpx
+
     from rag.client import RAGClient
 
     with vllm_server.api_on_vllm(vllm_server_url, tmp_path / "home", models_home) as url:
@@ -128,11 +130,17 @@ def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path
         client.create_collection("policy")
         (tmp_path / "policy.md").write_text(POLICY)
         assert client.wait_for_job(client.upload("policy", [tmp_path / "policy.md"]).job_id).state == "succeeded"
-        peak, done = [0.0], threading.Event()
+        peak, done, samples, errors = [0.0], threading.Event(), [0], []
 
         def watch() -> None:
+            # A scrape that fails (a busy server on two cores can be slow to answer) must not
+            # end the watch: that once left the peak at 0 for a run that was fine.
             while not done.is_set():
-                peak[0] = max(peak[0], running_requests(vllm_server_url))
+                try:
+                    peak[0] = max(peak[0], running_requests(vllm_server_url))
+                    samples[0] += 1
+                except httpx.HTTPError as exc:
+                    errors.append(repr(exc))
                 time.sleep(0.05)
 
         watcher = threading.Thread(target=watch)
@@ -144,7 +152,8 @@ def test_compose_api_answers_concurrently_through_vllm(vllm_server_url, tmp_path
             done.set()
             watcher.join()
     assert all(a.model == vllm_server.SERVED_NAME for a in answers), [a.reason for a in answers]
-    assert peak[0] > 4, f"at most {peak[0]:.0f} requests ran at once in vLLM"
+    assert samples[0] > 0, f"no scrape of vLLM's /metrics succeeded: {errors[:3]}"
+    assert peak[0] > 4, f"at most {peak[0]:.0f} requests ran at once in vLLM ({samples[0]} scrapes, {len(errors)} failed)"
 
 
 # --------------------------------------------------------------------------- replicas
@@ -154,7 +163,7 @@ def metric_total(vllm_url: str, name: str) -> float:
     """Sum of a vLLM counter over its labels (e.g. ``vllm:request_success_total``)."""
     import httpx
 
-    text = httpx.get(vllm_url + "/metrics", timeout=5).text
+    text = httpx.get(vllm_url + "/metrics", timeout=30).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
 
 

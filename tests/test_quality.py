@@ -54,19 +54,96 @@ def test_rgb_negative_passages_lead_to_abstention(settings, embedder, default_ge
     assert len(abstained) >= 4, f"abstained on only {len(abstained)} of 10 questions the passages cannot answer"
 
 
-@pytest.mark.slow
-def test_the_getting_started_question_lists_every_file_type(settings, embedder, default_generator):
-    """The question docs/getting-started.md suggests after `make demo`, over the demo's own corpus.
+#: A small product manual, fixed here so that editing the project's own docs cannot change
+#: the test: the table of supported files sits under its heading in one document (two
+#: chunks at the default size), and another document mentions one of the types in passing.
+MANUAL = {
+    "importing.md": """# Importing records
 
-    With prompt 4 and chunk-by-chunk passages the default model answered "text" (or
-    "Markdown"): the table of supported files was split over two passages and the prompt
-    asked for a short phrase. Joined passages and the list instruction give all four.
+```bash
+vaultctl import PATH... --shelf NAME [--replace] [--label LABEL]... [--json]
+```
+
+`PATH` can be files or folders; folders are walked recursively, skipping hidden files
+and files of unknown types. A file you name explicitly is always tried, so an unknown
+or missing one is reported with its reason.
+
+## Accepted formats
+
+| format | suffixes | what is kept |
+|---|---|---|
+| spreadsheet | `.xlsx`, `.ods` | every sheet, one record per row, with the sheet name |
+| email | `.eml`, `.msg` | sender, recipients, subject, the plain-text body and the attachment names |
+| e-book | `.epub` | the text of each chapter, with its chapter number (for references) |
+| image | `.png`, `.jpg`, `.tiff` | the text found by OCR, with the position of each line |
+
+Every record keeps its source path, title, size, modification time and the sha256 of
+its bytes.
+
+## What happens
+
+1. **Read**: each file is opened once and parsed in a separate process with a time limit.
+2. **Split**: records are cut into pieces of at most 300 words, with 40 words of overlap.
+3. **Index**: pieces are indexed in batches; a file counts as imported once its batch
+   has been committed.
+
+## Errors
+
+| message | meaning |
+|---|---|
+| `unknown format '.docx' (accepted: ...)` | not one of the formats above |
+| `file not found`, `permission denied` | the file cannot be read |
+""",
+    "quickstart.md": """# Quick start
+
+Install the tool, then create your first shelf:
+
+```bash
+vaultctl shelves create mail
+vaultctl import ~/Mail/archive.eml --shelf mail
+vaultctl find "quarterly budget" --shelf mail
+```
+
+`vaultctl shelves list` shows what you have; `vaultctl records list -s mail` shows the
+records of one shelf.
+
+## Where things are stored
+
+Everything lives under `VAULT_HOME` (by default `~/.vault`). Each shelf is one folder
+holding its records and its index.
+""",
+    "security.md": """# Security
+
+Files are parsed in a separate process with a memory and time limit, so a malformed
+spreadsheet or a hostile e-book cannot take the service down. Access tokens are stored
+hashed, and every import is recorded in an audit log with the user who started it.
+""",
+}
+FORMATS = ("spreadsheet", "email", "e-book", "image")
+
+
+@pytest.mark.slow
+def test_a_question_about_a_list_gets_every_item(settings, embedder, default_generator, tmp_path):
+    """A question whose answer is a four-row table, asked three ways.
+
+    Before joined passages and prompt 5, the default model answered questions like these
+    with one item ("text" for our own getting-started question). Measured on 2026-11-30:
+    3 of 3 phrasings list all four formats and cite importing.md; with RAG_JOIN_PASSAGES=0
+    only 1 of 3 (the other two quote the sentence under the table). The bound allows one
+    phrasing to miss an item.
     """
-    root = Path(__file__).resolve().parents[1]
-    Ingestor(settings, embedder=embedder).ingest([root / "README.md", root / "docs"], "demo")
+    for name, text in MANUAL.items():
+        (tmp_path / name).write_text(text)
+    Ingestor(settings, embedder=embedder).ingest([tmp_path], "manual")
     service = RAGService(settings, embedder=embedder, generator=default_generator)
-    response = service.ask("demo", AskRequest(query="What file types can I ingest?"))
-    assert response.answerable, response.reason
-    missing = [t for t in ("PDF", "text", "Markdown", "HTML") if t.lower() not in response.answer.lower()]
-    assert not missing, f"answer {response.answer!r} leaves out {missing}"
-    assert any(Path(c.source).name in ("ingestion.md", "README.md") for c in response.citations), response.citations
+    complete, answers = 0, []
+    for question in ("What file formats can I import?", "Which kinds of files are accepted?",
+                     "What types of files can vaultctl read?"):
+        response = service.ask("manual", AskRequest(query=question))
+        answers.append(response.answer if response.answerable else response.reason)
+        if not response.answerable:
+            continue
+        listed = all(f.lower() in response.answer.lower() for f in FORMATS)
+        cites_table = any(Path(c.source).name == "importing.md" for c in response.citations)
+        complete += listed and cites_table
+    assert complete >= 2, f"only {complete} of 3 answers list every format from the table: {answers}"
