@@ -10,7 +10,9 @@ hybrid retrieval; the peers: their default dense retriever), so speed is never
 bought with quality.
 
 Stacks:
-  ours        ``Ingestor.ingest`` (RAG_ENCODER_BACKEND applies: torch, onnx, onnx-int8)
+  ours        ``Ingestor.ingest`` with the default encoder backend (torch fp32, like the peers)
+  ours-int8   the same with ``RAG_ENCODER_BACKEND=onnx-int8`` (the fastest shipped encoder setting;
+              needs the ``onnx`` extra; the ONNX file is exported before the timed part)
   langchain   PyPDFLoader / TextLoader, RecursiveCharacterTextSplitter (token-sized with the
               encoder's tokenizer), FAISS from langchain-community
   llamaindex  pypdf page by page (what llama-index-readers-file's PDFReader does) / plain
@@ -45,7 +47,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # see 
 sys.path.insert(0, str(_HERE.parent))
 from benchmarks._common import DEFAULT_DATA, default_models_home, machine, machine_line  # noqa: E402
 
-STACKS = ("ours", "langchain", "llamaindex")
+STACKS = ("ours", "ours-int8", "langchain", "llamaindex")
+OURS = ("ours", "ours-int8")
 CHUNK_TOKENS, OVERLAP_TOKENS, BATCH = 200, 32, 64
 SCIFACT_DOCS = 2000
 ENCODER = "all-MiniLM-L6-v2"
@@ -67,13 +70,13 @@ def _embed(model, texts):
     return model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True).tolist()
 
 
-def _run_ours(files: list[Path], models_home: Path, home: Path):
+def _run_ours(files: list[Path], models_home: Path, home: Path, backend: str = "torch"):
     from ingest.pipeline import Ingestor
     from rag.config import get_settings
 
     settings = get_settings(home=home, models_home=models_home, embedding_model=ENCODER, device="cpu",
                             chunk_tokens=CHUNK_TOKENS, chunk_overlap_tokens=OVERLAP_TOKENS,
-                            embed_batch_size=BATCH)
+                            embed_batch_size=BATCH, encoder_backend=backend)
     ingestor = Ingestor(settings)
     ingestor.embedder.warm_up()
     t = time.perf_counter()
@@ -172,7 +175,8 @@ def _run_llamaindex(files: list[Path], models_home: Path, home: Path):
 
 def worker(stack: str, files: list[Path], models_home: Path, quality: Path | None) -> dict:
     """One stack, one round, in this process; the figures as a dict."""
-    run = {"ours": _run_ours, "langchain": _run_langchain, "llamaindex": _run_llamaindex}[stack]
+    run = {"ours": _run_ours, "ours-int8": lambda *a: _run_ours(*a, backend="onnx-int8"),
+           "langchain": _run_langchain, "llamaindex": _run_llamaindex}[stack]
     with tempfile.TemporaryDirectory() as home:
         wall, pages, chunks, search = run(files, models_home, Path(home))
         out = {"stack": stack, "wall_s": wall, "pages": pages, "chunks": chunks,
@@ -235,17 +239,17 @@ def report(results: dict, stacks: list[str]) -> str:
     lines = []
     for corpus, by_stack in results.items():
         lines.append(f"\n== {corpus} ==")
+        ours = {s: statistics.median(r["wall_s"] for r in by_stack[s]) for s in OURS if s in by_stack}
         lines.append(f"{'stack':11} {'wall s median [range]':>24} {'pages/s':>8} {'chunks/s':>9} {'chunks':>7}"
-                     f" {'peak RSS MiB [range]':>22} {'ours faster by':>14}")
-        ours = statistics.median(r["wall_s"] for r in by_stack["ours"]) if "ours" in by_stack else None
+                     f" {'peak RSS MiB [range]':>22}  " + "  ".join(f"{s + ' faster by':>19}" for s in ours))
         for stack in stacks:
             rows = by_stack[stack]
             wall, lo, hi = _summary(rows, "wall_s")
             rss, rlo, rhi = _summary(rows, "peak_rss_mib")
-            ratio = f"{wall / ours:.2f}x" if ours and stack != "ours" else ""
+            ratios = "  ".join(f"{(f'{wall / w:.2f}x' if stack not in OURS else ''):>19}" for w in ours.values())
             lines.append(f"{stack:11} {wall:8.1f} [{lo:6.1f}-{hi:6.1f}] {rows[0]['pages'] / wall:8.1f}"
                          f" {rows[0]['chunks'] / wall:9.1f} {rows[0]['chunks']:7d} {rss:7.0f} [{rlo:5.0f}-{rhi:5.0f}]"
-                         f" {ratio:>14}")
+                         f"  {ratios}")
     return "\n".join(lines)
 
 
@@ -303,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if quality:
         print("\nSciFact dev nDCG@10: " + ", ".join(f"{s} {v:.4f}" for s, v in quality.items())
               + "  (ours hybrid; peers dense, their default)")
-    print("\n'ours faster by' = the peer's median wall / ours. Wall = load + split + embed + index,"
+    print("\n'X faster by' = the peer's median wall / X's. Wall = load + split + embed + index,"
           " encoder already loaded; peak RSS = the worker process's maximum resident set.")
     return 0
 
