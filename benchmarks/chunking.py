@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         note(f"loading encoder {settings.embedding_model} ...")
         embedder = load_embedder(settings)
         report = {"machine": machine(), "encoder": embedder.name, "max_tokens": embedder.max_tokens,
-                  "embed_batch_size": settings.embed_batch_size, "squad": [], "scifact": []}
+                  "embed_batch_size": getattr(embedder, "batch_size", settings.embed_batch_size), "squad": [], "scifact": []}
         docs, questions = load_squad(args.data / "squad2" / "squad2_dev.json", args.quick)
         qvecs = embedder.embed_batch([q["q"] for q in questions])
         for size, overlap in grid:

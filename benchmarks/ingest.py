@@ -185,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch)
         extra = {"embed_batch_size": args.batch_size} if args.batch_size else {}
         base = make_settings(scratch / "home", args.models_home, **extra)
-        batch = base.embed_batch_size
         note(f"loading encoder {base.embedding_model} from {args.models_home} ...")
         embedder = load_embedder(base)
+        batch = getattr(embedder, "batch_size", base.embed_batch_size)  # 0 in the settings = the device's default
         report = {"machine": machine(), "encoder": embedder.name, "embed_batch_size": batch,
                   "chunk_tokens": base.chunk_tokens, "chunk_overlap_tokens": base.chunk_overlap_tokens,
                   "runs": args.runs, "quick": args.quick, "limit": args.limit, "corpora": {}}

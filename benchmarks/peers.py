@@ -1,9 +1,12 @@
 """This project against LangChain and LlamaIndex, side by side in one run.
 
 Each stack ingests the same files (load → split → embed → index) with the same
-MiniLM encoder (loaded from the provisioned folder: no hub), the same chunk size in
-encoder tokens (200, overlap 32: this project's defaults) and the same batch size
-(64), each in its own process, one after the other, for several rounds. It prints
+MiniLM encoder (loaded from the provisioned folder: no hub) and the same chunk size in
+encoder tokens (200, overlap 32: this project's defaults), each in its own process, one
+after the other, for several rounds. Each stack embeds with its own default batch size,
+what a user gets: ours ``RAG_EMBED_BATCH_SIZE`` (auto: 16 on CPU), LangChain's
+HuggingFaceEmbeddings 32 (sentence-transformers' ``encode`` default), LlamaIndex 10
+(``DEFAULT_EMBED_BATCH_SIZE``); ``--batch N`` gives every stack the same one. It prints
 wall time, pages/s, chunks/s and peak RSS (median and range) and the ratio of ours
 to each peer; with ``--quality``, nDCG@10 on SciFact dev for each stack (ours:
 hybrid retrieval; the peers: their default dense retriever), so speed is never
@@ -49,7 +52,10 @@ from benchmarks._common import DEFAULT_DATA, default_models_home, machine, machi
 
 STACKS = ("ours", "ours-int8", "langchain", "llamaindex")
 OURS = ("ours", "ours-int8")
-CHUNK_TOKENS, OVERLAP_TOKENS, BATCH = 200, 32, 64
+CHUNK_TOKENS, OVERLAP_TOKENS = 200, 32
+#: Each stack's own default encoder batch size (None: ours, from its settings); --batch overrides.
+DEFAULT_BATCH = {"langchain": 32, "llamaindex": 10}
+BATCH = int(os.environ.get("PEERS_BATCH", "0"))  # set by --batch for the workers
 SCIFACT_DOCS = 2000
 ENCODER = "all-MiniLM-L6-v2"
 
@@ -66,8 +72,8 @@ def _token_length(model):
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
 
 
-def _embed(model, texts):
-    return model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True).tolist()
+def _embed(model, texts, batch: int):
+    return model.encode(list(texts), batch_size=batch, normalize_embeddings=True, convert_to_numpy=True).tolist()
 
 
 def _run_ours(files: list[Path], models_home: Path, home: Path, backend: str = "torch"):
@@ -76,7 +82,7 @@ def _run_ours(files: list[Path], models_home: Path, home: Path, backend: str = "
 
     settings = get_settings(home=home, models_home=models_home, embedding_model=ENCODER, device="cpu",
                             chunk_tokens=CHUNK_TOKENS, chunk_overlap_tokens=OVERLAP_TOKENS,
-                            embed_batch_size=BATCH, encoder_backend=backend)
+                            encoder_backend=backend, **({"embed_batch_size": BATCH} if BATCH else {}))
     ingestor = Ingestor(settings)
     ingestor.embedder.warm_up()
     t = time.perf_counter()
@@ -102,13 +108,14 @@ def _run_langchain(files: list[Path], models_home: Path, home: Path):
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     model = _encoder(models_home)
+    batch = BATCH or DEFAULT_BATCH["langchain"]
 
     class MiniLM(Embeddings):
         def embed_documents(self, texts):
-            return _embed(model, texts)
+            return _embed(model, texts, batch)
 
         def embed_query(self, text):
-            return _embed(model, [text])[0]
+            return _embed(model, [text], batch)[0]
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS,
                                               length_function=_token_length(model))
@@ -134,20 +141,22 @@ def _run_llamaindex(files: list[Path], models_home: Path, home: Path):
 
     model = _encoder(models_home)
 
-    class MiniLM(BaseEmbedding):
+    batch = BATCH or DEFAULT_BATCH["llamaindex"]
+
+    class MiniLM(BaseEmbedding):  # LlamaIndex hands it embed_batch_size texts at a time
         def _get_query_embedding(self, query):
-            return _embed(model, [query])[0]
+            return _embed(model, [query], batch)[0]
 
         async def _aget_query_embedding(self, query):
             return self._get_query_embedding(query)
 
         def _get_text_embedding(self, text):
-            return _embed(model, [text])[0]
+            return _embed(model, [text], batch)[0]
 
         def _get_text_embeddings(self, texts):
-            return _embed(model, texts)
+            return _embed(model, texts, batch)
 
-    Settings.embed_model = MiniLM(embed_batch_size=BATCH)
+    Settings.embed_model = MiniLM(embed_batch_size=batch)
     Settings.llm = None
     tokenizer = model.tokenizer
     splitter = SentenceSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS,
@@ -189,7 +198,7 @@ def worker(stack: str, files: list[Path], models_home: Path, quality: Path | Non
             present = {f.stem for f in files}  # --limit: only claims whose evidence was ingested
             scores = [ndcg_at_k(dedupe(search(text, 10))[:10], data.qrels[qid], 10)
                       for qid, text in data.queries.items() if set(data.qrels[qid]) <= present]
-            out["ndcg@10"] = statistics.fmean(scores)
+            out["ndcg@10"] = statistics.fmean(scores) if scores else float("nan")
             out["queries"] = len(scores)
     return out
 
@@ -222,7 +231,7 @@ def _spawn(stack: str, files: list[Path], args, quality: Path | None) -> dict:
     cmd = [sys.executable, __file__, "--worker", stack, "--files", f.name, "--models-home", str(args.models_home)]
     if quality is not None:
         cmd += ["--quality-data", str(quality)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_HERE.parent), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PEERS_BATCH=str(args.batch or 0), PYTHONPATH=os.pathsep.join(filter(None, [str(_HERE.parent), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     os.unlink(f.name)
     if proc.returncode != 0:
@@ -262,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", action="store_true", help="also nDCG@10 on SciFact dev (whole corpus, once per stack)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--models-home", type=Path, default=default_models_home())
+    ap.add_argument("--batch", type=int, default=0, help="one encoder batch size for every stack "
+                    "(default: each stack's own default)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", choices=STACKS, help=argparse.SUPPRESS)
     ap.add_argument("--files", type=Path, help=argparse.SUPPRESS)
@@ -302,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(machine_line(machine()))
     print(f"encoder {ENCODER} (RAG_ENCODER_BACKEND={os.environ.get('RAG_ENCODER_BACKEND', 'torch')} for ours), "
-          f"chunks {CHUNK_TOKENS} tokens / overlap {OVERLAP_TOKENS}, batch {BATCH}, {args.rounds} round(s)")
+          f"chunks {CHUNK_TOKENS} tokens / overlap {OVERLAP_TOKENS}, encoder batch "
+          f"{args.batch or 'each stack its default (ours auto, LangChain 32, LlamaIndex 10)'}, {args.rounds} round(s)")
     print(report(results, stacks))
     if quality:
         print("\nSciFact dev nDCG@10: " + ", ".join(f"{s} {v:.4f}" for s, v in quality.items())

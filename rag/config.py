@@ -36,7 +36,11 @@ class Settings(BaseSettings):
         description="Registry name, Hugging Face id or local folder of a sentence-transformers encoder.",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the encoder runs.")
-    embed_batch_size: int = Field(64, ge=1, le=4096)
+    embed_batch_size: int = Field(
+        0, ge=0, le=4096,
+        description="Texts per encoder call; 0 picks for the device: 16 on CPU (on 13 FinanceBench filings "
+        "both faster and ~20-50% less peak memory than 64), 64 on a GPU.",
+    )
     query_threads: int = Field(
         1, ge=1, description="CPU threads for one query's embedding and vector search (1 avoids thread contention)."
     )

@@ -18,3 +18,17 @@ def test_token_counts_are_neither_padded_nor_truncated(embedder):
     assert embedder.count_tokens("e") == 1
     assert embedder.count_tokens("hello world") == 2
     assert embedder.count_tokens("word " * 1000) == 1000
+
+
+def test_batch_size_is_the_devices_default_unless_set(embedder, models_home):
+    """0 (the default) means 16 texts per call on CPU; a set value is used as given, and the
+    vectors do not depend on it."""
+    from rag.config import get_settings
+    from rag.embed.sentence import SentenceTransformerEmbedder
+
+    assert embedder._settings.embed_batch_size == 0
+    assert embedder.batch_size == 16
+    other = SentenceTransformerEmbedder("all-MiniLM-L6-v2", get_settings(models_home=models_home, embed_batch_size=3))
+    assert other.batch_size == 3
+    texts = [f"sentence {i} about {'a long topic ' * i}" for i in range(10)]
+    assert np.allclose(embedder.embed_batch(texts), other.embed_batch(texts), atol=1e-5)

@@ -10,6 +10,13 @@ from typing import Sequence
 from rag.errors import ModelUnavailableError, require
 
 
+#: Encoder batch sizes when ``embed_batch_size`` is 0 (auto). On CPU a batch of 16 was both
+#: faster and lighter than 64: MiniLM on 13 FinanceBench filings, torch 77 s / 986 MiB against
+#: 85 s / 1,217 MiB, ONNX int8 37 s / 883 MiB against 41 s / 1,725 MiB (activations of a
+#: batch of long chunks dominate peak memory). A GPU wants larger batches.
+AUTO_BATCH = {"cpu": 16, "cuda": 64}
+
+
 def pick_device(wanted: str) -> str:
     """``auto`` means CUDA when a GPU is present, else CPU."""
     if wanted != "auto":
@@ -41,6 +48,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._counter = None
         self._onnx = None
+        self._device = "cpu"
 
     def warm_up(self) -> None:
         """Load the model now (otherwise it loads on first use)."""
@@ -56,7 +64,7 @@ class SentenceTransformerEmbedder:
                 target = resolve(self.name, self._settings, kind="encoder")
                 quiet_hub(local=not isinstance(target, str) or os.path.isdir(target))
                 st = require("sentence_transformers", "engine")
-                device = pick_device(self._settings.device)
+                device = self._device = pick_device(self._settings.device)
                 try:
                     model = st.SentenceTransformer(str(target), device=device)
                 except OSError as exc:
@@ -89,6 +97,12 @@ class SentenceTransformerEmbedder:
         """The encoder's Hugging Face tokenizer."""
         return self._load().tokenizer
 
+    @property
+    def batch_size(self) -> int:
+        """Texts per encoder call: the setting, or the device's default when it is 0."""
+        self._load()
+        return self._settings.embed_batch_size or AUTO_BATCH.get(self._device, 64)
+
     def embed_batch(self, texts: Sequence[str], *, progress: bool = False):
         import numpy as np
 
@@ -96,11 +110,10 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         if self._onnx is not None:
-            return self._onnx.encode(list(texts), batch_size=self._settings.embed_batch_size,
-                                     threads=_cpu_threads())
+            return self._onnx.encode(list(texts), batch_size=self.batch_size, threads=_cpu_threads())
         vectors = model.encode(
             list(texts),
-            batch_size=self._settings.embed_batch_size,
+            batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress,
