@@ -264,7 +264,8 @@ def report(results: dict, stacks: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per stack and corpus (default 3)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per stack and corpus (default 3; 0 with --quality: "
+                    "only the quality pass)")
     ap.add_argument("--corpus", choices=("all", "financebench", "scifact"), default="all")
     ap.add_argument("--stacks", default=",".join(STACKS), help="comma-separated subset of " + ",".join(STACKS))
     ap.add_argument("--limit", type=int, default=None, help="first N files of each corpus (a quick check)")
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[dict]]] = {}
     quality: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for corpus, files in _corpora(args, Path(tmp)).items():
+        for corpus, files in (_corpora(args, Path(tmp)) if args.rounds > 0 else {}).items():
             results[corpus] = {s: [] for s in stacks}
             for rnd in range(args.rounds):
                 for stack in stacks:  # interleaved, so a load spike hits every stack alike
