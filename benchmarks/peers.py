@@ -53,9 +53,8 @@ from benchmarks._common import DEFAULT_DATA, default_models_home, machine, machi
 STACKS = ("ours", "ours-int8", "langchain", "llamaindex")
 OURS = ("ours", "ours-int8")
 CHUNK_TOKENS, OVERLAP_TOKENS = 200, 32
-#: Each stack's own default encoder batch size (None: ours, from its settings); --batch overrides.
+#: The peers' own default encoder batch sizes (ours comes from its settings); --batch overrides.
 DEFAULT_BATCH = {"langchain": 32, "llamaindex": 10}
-BATCH = int(os.environ.get("PEERS_BATCH", "0"))  # set by --batch for the workers
 SCIFACT_DOCS = 2000
 ENCODER = "all-MiniLM-L6-v2"
 
@@ -76,13 +75,13 @@ def _embed(model, texts, batch: int):
     return model.encode(list(texts), batch_size=batch, normalize_embeddings=True, convert_to_numpy=True).tolist()
 
 
-def _run_ours(files: list[Path], models_home: Path, home: Path, backend: str = "torch"):
+def _run_ours(files: list[Path], models_home: Path, home: Path, batch: int, backend: str = "torch"):
     from ingest.pipeline import Ingestor
     from rag.config import get_settings
 
     settings = get_settings(home=home, models_home=models_home, embedding_model=ENCODER, device="cpu",
                             chunk_tokens=CHUNK_TOKENS, chunk_overlap_tokens=OVERLAP_TOKENS,
-                            encoder_backend=backend, **({"embed_batch_size": BATCH} if BATCH else {}))
+                            encoder_backend=backend, **({"embed_batch_size": batch} if batch else {}))
     ingestor = Ingestor(settings)
     ingestor.embedder.warm_up()
     t = time.perf_counter()
@@ -101,14 +100,14 @@ def _run_ours(files: list[Path], models_home: Path, home: Path, backend: str = "
     return wall, pages, summary.chunks, search
 
 
-def _run_langchain(files: list[Path], models_home: Path, home: Path):
+def _run_langchain(files: list[Path], models_home: Path, home: Path, batch: int):
     from langchain_community.document_loaders import PyPDFLoader, TextLoader
     from langchain_community.vectorstores import FAISS
     from langchain_core.embeddings import Embeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     model = _encoder(models_home)
-    batch = BATCH or DEFAULT_BATCH["langchain"]
+    batch = batch or DEFAULT_BATCH["langchain"]
 
     class MiniLM(Embeddings):
         def embed_documents(self, texts):
@@ -134,14 +133,14 @@ def _run_langchain(files: list[Path], models_home: Path, home: Path):
     return wall, len(docs), len(chunks), search
 
 
-def _run_llamaindex(files: list[Path], models_home: Path, home: Path):
+def _run_llamaindex(files: list[Path], models_home: Path, home: Path, batch: int):
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
 
     model = _encoder(models_home)
 
-    batch = BATCH or DEFAULT_BATCH["llamaindex"]
+    batch = batch or DEFAULT_BATCH["llamaindex"]
 
     class MiniLM(BaseEmbedding):  # LlamaIndex hands it embed_batch_size texts at a time
         def _get_query_embedding(self, query):
@@ -182,12 +181,12 @@ def _run_llamaindex(files: list[Path], models_home: Path, home: Path):
     return wall, len(docs), len(nodes), search
 
 
-def worker(stack: str, files: list[Path], models_home: Path, quality: Path | None) -> dict:
-    """One stack, one round, in this process; the figures as a dict."""
+def worker(stack: str, files: list[Path], models_home: Path, quality: Path | None, batch: int = 0) -> dict:
+    """One stack, one round, in this process; the figures as a dict (``batch`` 0: the stack's default)."""
     run = {"ours": _run_ours, "ours-int8": lambda *a: _run_ours(*a, backend="onnx-int8"),
            "langchain": _run_langchain, "llamaindex": _run_llamaindex}[stack]
     with tempfile.TemporaryDirectory() as home:
-        wall, pages, chunks, search = run(files, models_home, Path(home))
+        wall, pages, chunks, search = run(files, models_home, Path(home), batch)
         out = {"stack": stack, "wall_s": wall, "pages": pages, "chunks": chunks,
                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         if quality is not None:
@@ -228,10 +227,11 @@ def _keep_first(data, n: int) -> None:
 def _spawn(stack: str, files: list[Path], args, quality: Path | None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump([str(p) for p in files], f)
-    cmd = [sys.executable, __file__, "--worker", stack, "--files", f.name, "--models-home", str(args.models_home)]
+    cmd = [sys.executable, __file__, "--worker", stack, "--files", f.name, "--models-home", str(args.models_home),
+           "--batch", str(args.batch)]
     if quality is not None:
         cmd += ["--quality-data", str(quality)]
-    env = dict(os.environ, PEERS_BATCH=str(args.batch or 0), PYTHONPATH=os.pathsep.join(filter(None, [str(_HERE.parent), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_HERE.parent), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     os.unlink(f.name)
     if proc.returncode != 0:
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         files = [Path(p) for p in json.loads(args.files.read_text())]
-        print(json.dumps(worker(args.worker, files, args.models_home, args.quality_data)))
+        print(json.dumps(worker(args.worker, files, args.models_home, args.quality_data, args.batch)))
         return 0
 
     stacks = [s for s in args.stacks.split(",") if s]
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"results": results, "ndcg@10": quality}))
         return 0
     print(machine_line(machine()))
-    print(f"encoder {ENCODER} (RAG_ENCODER_BACKEND={os.environ.get('RAG_ENCODER_BACKEND', 'torch')} for ours), "
+    print(f"encoder {ENCODER} (ours: torch; ours-int8: onnx-int8), "
           f"chunks {CHUNK_TOKENS} tokens / overlap {OVERLAP_TOKENS}, encoder batch "
           f"{args.batch or 'each stack its default (ours auto, LangChain 32, LlamaIndex 10)'}, {args.rounds} round(s)")
     print(report(results, stacks))
