@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # torch is pinned in the same install command: an unpinned torch can pull a
 # multi-GB CUDA build on a machine without a GPU.
 TORCH  ?= torch==2.13.0
-EXTRAS ?= engine,cpu,onnx,server,ui,dev,scale
+EXTRAS ?= engine,cpu,server,ui,dev,scale
 # Extra pytest options for `make test` (CI passes --durations).
 PYTEST_ARGS ?=
 # llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on

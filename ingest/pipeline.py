@@ -47,7 +47,8 @@ class _Parsed:
 #: Bump when loading, chunking or the text given to the encoder changes, so that
 #: collections built the old way are refused rather than silently mixed with new chunks.
 #: 3: PDFs read by pypdfium2 (hyphenation and whitespace differ from pypdf).
-RECIPE_VERSION = 3
+#: 4: a text file's own title line (ingest.loaders.text.text_title) heads its chunks for the encoder.
+RECIPE_VERSION = 4
 
 
 class Ingestor:
@@ -83,6 +84,7 @@ class Ingestor:
         return {
             "recipe_version": RECIPE_VERSION,
             "embedding_model": self.embedder.name,
+            "encoder_backend": getattr(self.embedder, "backend", "torch"),
             "chunk_tokens": self.settings.chunk_tokens,
             "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
         }

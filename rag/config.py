@@ -45,10 +45,11 @@ class Settings(BaseSettings):
         1, ge=1, description="CPU threads for one query's embedding and vector search (1 avoids thread contention)."
     )
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
-        description="What runs the encoder on CPU: torch (fp32, the reference), onnx (ONNX Runtime, fp32) or "
-        "onnx-int8 (weights quantized per channel; cosine >= 0.98 to torch). ONNX files are exported once "
-        "from the model folder and cached beside it.",
+        "onnx-int8",
+        description="What runs the encoder on CPU: onnx-int8 (the default: weights quantized per channel, "
+        "cosine >= 0.98 to torch, ingests 2.2-2.6x faster and embeds a query in ~3 ms instead of ~20), "
+        "onnx (ONNX Runtime, fp32) or torch (fp32, the reference). ONNX files are exported once from the "
+        "model folder and cached beside it. A GPU always runs torch. Recorded in each collection's recipe.",
     )
 
     # Generation

@@ -91,6 +91,17 @@ def embedder(models_home):
     return emb
 
 
+@pytest.fixture(scope="session")
+def torch_embedder(embedder, models_home):
+    """The same encoder run by torch in fp32 (the reference the ONNX backends are held to)."""
+    from rag.config import get_settings
+    from rag.embed.sentence import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder("all-MiniLM-L6-v2", get_settings(models_home=models_home, encoder_backend="torch"))
+    emb.warm_up()
+    return emb
+
+
 def provisioned_generator(models_home, name: str, **overrides):
     """A llama.cpp generator for a registry model that `make test` provisions; skips
     (or fails in CI) when the model is missing."""

@@ -50,11 +50,13 @@ def _embedder(folder: Path, backend: str, tmp_path: Path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, floor", [("onnx", 0.9999), ("onnx-int8", 0.98)])
-def test_onnx_vectors_agree_with_torch(model_copy, abstracts, embedder, tmp_path, backend, floor) -> None:
+def test_onnx_vectors_agree_with_torch(model_copy, abstracts, torch_embedder, tmp_path, backend, floor) -> None:
+    embedder = torch_embedder
+    assert embedder.backend == "torch"
     reference = embedder.embed_batch(abstracts)
     onnx = _embedder(model_copy, backend, tmp_path)
     vectors = onnx.embed_batch(abstracts)
-    assert onnx._onnx is not None, "the ONNX path must be the one taken"
+    assert onnx._onnx is not None and onnx.backend == backend, "the ONNX path must be the one taken"
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     cosine = (vectors * reference).sum(axis=1)

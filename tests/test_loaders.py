@@ -334,6 +334,24 @@ def test_name_with_spaces_and_accents(tmp_path: Path) -> None:
     assert document.metadata["encoding"] == "utf-8"
 
 
+@pytest.mark.parametrize("name, text, title", [
+    ("paper.txt", "Vitamin D and bone density\n\nWe measured 40 patients.\n", "Vitamin D and bone density"),
+    ("paper.txt", "\nLeading blank line, then a title\n\nBody.\n", "Leading blank line, then a title"),
+    ("notes.txt", "A first line that runs on\ninto a second one.\n\nMore.\n", "notes"),  # a paragraph, not a title
+    ("notes.txt", "Only one line, nothing after it\n", "notes"),
+    ("notes.txt", ("x" * 151) + "\n\nBody.\n", "notes"),  # too long for a title
+    ("guide.rst", "Install guide\n=============\n\nRun it.\n", "Install guide"),
+    ("guide.rst", "Install guide\nRun it.\n\nMore.\n", "guide"),
+    ("table.csv", "name,value\n\na,1\n", "table"),
+])
+def test_text_title_is_its_own_first_line_when_it_stands_alone(tmp_path: Path, name, text, title) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    document = load_document(path)
+    assert document.title == title
+    assert document.pages[0].text == text  # the title stays in the text: offsets are unchanged
+
+
 # --- Markdown -------------------------------------------------------------------------------------
 
 

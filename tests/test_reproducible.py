@@ -71,6 +71,26 @@ def test_a_collection_built_by_another_recipe_is_refused_not_mixed(ingestor, set
     assert CollectionManager(settings).open("fresh").recipe["chunk_tokens"] == 120
 
 
+def test_a_collection_built_by_another_encoder_backend_is_refused_with_the_setting_to_use(
+        settings, many_files, embedder, torch_embedder):
+    """int8 and fp32 vectors agree only to cosine ~0.98: one collection holds one backend's."""
+    assert embedder.backend == "onnx-int8"  # the default on CPU
+    Ingestor(settings, embedder=torch_embedder).ingest([many_files / "f00.txt"], "kb")
+    col = CollectionManager(settings).open("kb")
+    assert col.recipe["encoder_backend"] == "torch"
+    col.close()
+    with pytest.raises(StaleCollectionError, match="encoder_backend torch -> onnx-int8.*RAG_ENCODER_BACKEND=torch"):
+        Ingestor(settings, embedder=embedder).ingest([many_files / "f01.txt"], "kb")
+    # A recipe recorded before the backend was (torch was the only default then) is a torch one.
+    col = CollectionManager(settings).open("kb", writable=True)
+    legacy = {k: v for k, v in col.recipe.items() if k != "encoder_backend"}
+    col.manifest = {**col.manifest, "recipe": legacy}
+    col.adopt_recipe({**legacy, "encoder_backend": "torch"})
+    with pytest.raises(StaleCollectionError, match="encoder_backend torch -> onnx-int8"):
+        col.adopt_recipe({**legacy, "encoder_backend": "onnx-int8"})
+    col.close()
+
+
 @pytest.fixture
 def ingestor(settings, embedder):
     return Ingestor(settings, embedder=embedder)

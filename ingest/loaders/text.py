@@ -94,8 +94,33 @@ def _looks_binary(text: str, sample: int = 8192) -> bool:
     return controls / len(head) > 0.01
 
 
+#: Longest first line still taken for a title.
+_TITLE_CHARS = 150
+
+
+def text_title(text: str, suffix: str) -> str | None:
+    """The title a plain-text file gives itself, if any.
+
+    A ``.txt`` file whose first paragraph is a single short line (a title, then a blank
+    line, then the text), or a ``.rst`` file whose first line is underlined (``===``).
+    CSV and log files have no title.
+    """
+    if suffix not in (".txt", ".text", ".rst"):
+        return None
+    lines = text.lstrip("\n").split("\n", 3)
+    if len(lines) < 3:
+        return None
+    first, second, rest = lines[0].strip(), lines[1].strip(), "".join(lines[2:]).strip()
+    if not first or len(first) > _TITLE_CHARS or not rest:
+        return None
+    if suffix == ".rst":
+        return first if len(second) >= len(first) and set(second) <= set("=-~^*#+") else None
+    return first if not second else None
+
+
 class TextLoader:
-    """Loads a plain-text file as one page; the title is the file name's stem."""
+    """Loads a plain-text file as one page; the title is the file's own (see
+    :func:`text_title`), else the file name's stem."""
 
     kinds = ("text",)
     suffixes = (".txt", ".text", ".log", ".csv", ".rst")
@@ -107,7 +132,7 @@ class TextLoader:
             path,
             data,
             kind="text",
-            title=path.stem,
+            title=text_title(text, path.suffix.lower()) or path.stem,
             pages=[Page(None, text)],
             metadata={"encoding": encoding},
         )

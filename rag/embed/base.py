@@ -19,6 +19,12 @@ class Embedder(Protocol):
     name: str
 
     @property
+    def backend(self) -> str:
+        """What computes the vectors (``torch``, ``onnx``, ``onnx-int8``), recorded in each
+        collection's ingestion recipe: vectors of two backends agree only approximately."""
+        ...
+
+    @property
     def dimension(self) -> int: ...
 
     def embed_batch(self, texts: Sequence[str], *, progress: bool = False) -> "np.ndarray":

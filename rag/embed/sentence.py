@@ -98,6 +98,12 @@ class SentenceTransformerEmbedder:
         return self._load().tokenizer
 
     @property
+    def backend(self) -> str:
+        """The backend that actually runs: the setting on CPU, torch on a GPU."""
+        self._load()
+        return getattr(self._settings, "encoder_backend", "torch") if self._onnx is not None else "torch"
+
+    @property
     def batch_size(self) -> int:
         """Texts per encoder call: the setting, or the device's default when it is 0."""
         self._load()

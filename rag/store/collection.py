@@ -164,14 +164,19 @@ class Collection:
         would silently answer beside new ones (and an evaluation would measure old code).
         """
         with self._mutex:
-            if self.recipe == recipe:
+            old = self.recipe
+            if old is not None and "encoder_backend" not in old:
+                old = {**old, "encoder_backend": "torch"}  # recorded since onnx-int8 became the default
+            if old == recipe:
                 return
             if records.counts(self._conn)[0] > 0:
-                old = self.recipe or {}
+                old = old or {}
                 changed = ", ".join(f"{k} {old.get(k, 'unrecorded')} -> {v}" for k, v in recipe.items() if old.get(k) != v)
+                only_backend = [k for k, v in recipe.items() if old.get(k) != v] == ["encoder_backend"]
+                hint = f", or set RAG_ENCODER_BACKEND={old['encoder_backend']} to keep adding to it" if only_backend else ""
                 raise StaleCollectionError(
                     f"collection '{self.name}' was built by another ingestion recipe ({changed}); "
-                    "rebuild it (`rag ingest ... --rebuild`) or ingest into a new collection",
+                    f"rebuild it (`rag ingest ... --rebuild`) or ingest into a new collection{hint}",
                     collection=self.name,
                 )
             if not self.writable:
