@@ -2,8 +2,9 @@
 
 For each corpus and run, a fresh collection in a throw-away RAG home is filled with
 ``Ingestor.ingest`` (whole wall time, pages/s, chunks/s, seconds per stage), then the
-chunks it stored are embedded again, alone, by the same encoder with the same batch
-size: the floor that ingestion cannot beat on this machine. The figure that matters
+texts it gave the encoder (its chunks, each headed by its document's title) are embedded
+again, alone, in one call, by the same encoder with the same batch size: the floor that
+ingestion cannot beat on this machine. The figure that matters
 is whole / floor (median over runs); parse, chunk and store should hide behind or
 add little to the encoder.
 
@@ -39,7 +40,7 @@ from benchmarks._common import (DEFAULT_DATA, default_models_home, load_embedder
                      machine_line, make_settings, median, note)
 
 STAGES = ("parse", "chunk", "embed", "store")
-TARGET = 1.25
+TARGET = 1.10
 QUICK_PDFS = 3
 QUICK_ABSTRACTS = 300
 
@@ -73,14 +74,17 @@ def scifact_files(data: Path, limit: int | None, folder: Path) -> list[Path]:
 
 # ---------------------------------------------------------------- one run
 class _CountingEmbedder:
-    """The encoder, unchanged, noting how many texts each ``embed_batch`` call got."""
+    """The encoder, unchanged, noting how many texts each ``embed_batch`` call got, and the
+    texts themselves (what the encoder read: each chunk headed by its document's title)."""
 
     def __init__(self, inner) -> None:
         self._inner = inner
         self.calls: list[int] = []
+        self.texts: list[str] = []
 
     def embed_batch(self, texts, **kw):
         self.calls.append(len(texts))
+        self.texts.extend(texts)
         return self._inner.embed_batch(texts, **kw)
 
     def __getattr__(self, name):
@@ -101,10 +105,13 @@ def one_run(files: list[Path], embedder, models_home: Path, batch: int) -> dict:
         db = settings.collections_dir / "bench" / "records.sqlite"
         conn = sqlite3.connect(db)
         try:
-            texts = [r[0] for r in conn.execute("SELECT text FROM chunks ORDER BY chunk_id")]
+            stored = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         finally:
             conn.close()
-    # The floor: the same texts, in ingestion order, one call, same encoder and batch size.
+    # The floor: the very texts ingestion gave the encoder (the stored chunks, each headed by
+    # its document's title), in ingestion order, one call, same encoder and batch size.
+    texts = counting.texts
+    assert len(texts) == stored, (len(texts), stored)
     t0 = time.perf_counter()
     embedder.embed_batch(texts)
     floor = time.perf_counter() - t0
@@ -157,8 +164,9 @@ def print_table(name: str, runs: list[dict], med: dict) -> None:
 
 
 NOTES = """\
-notes: whole = Ingestor.ingest wall time into a fresh collection; floor = the stored chunks embedded
-  alone (one embed_batch call, same encoder and batch size) right after; ratio = whole / floor.
+notes: whole = Ingestor.ingest wall time into a fresh collection; floor = the texts it gave the encoder
+  (its chunks headed by their titles) embedded alone (one embed_batch call, same encoder and batch
+  size) right after; ratio = whole / floor.
   Stage shares are stage seconds / whole wall time. Parse and chunk run in a background thread
   that overlaps embedding, so the shares can add up to more than 100%. wait% = wall time the main
   thread spent neither embedding nor storing (waiting for the parser, discovery, opening the

@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the encoder runs.")
     embed_batch_size: int = Field(
         0, ge=0, le=4096,
-        description="Texts per encoder call; 0 picks for the device: 16 on CPU (on 13 FinanceBench filings "
-        "both faster and ~20-50% less peak memory than 64), 64 on a GPU.",
+        description="Texts per encoder call; 0 picks for the device and backend: 8 with onnx-int8 (the CPU "
+        "default), 16 with torch or onnx on CPU (on 13 FinanceBench filings both faster and 15-50% less peak "
+        "memory than 64), 64 on a GPU.",
     )
     query_threads: int = Field(
         1, ge=1, description="CPU threads for one query's embedding and vector search (1 avoids thread contention)."
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "onnx-int8",
         description="What runs the encoder on CPU: onnx-int8 (the default: weights quantized per channel, "
-        "cosine >= 0.98 to torch, ingests 2.2-2.6x faster and embeds a query in ~3 ms instead of ~20), "
+        "cosine >= 0.98 to torch, ingests about 2x faster and embeds a query in ~3 ms instead of ~20), "
         "onnx (ONNX Runtime, fp32) or torch (fp32, the reference). ONNX files are exported once from the "
         "model folder and cached beside it. A GPU always runs torch. Recorded in each collection's recipe.",
     )

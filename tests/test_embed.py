@@ -28,13 +28,14 @@ def test_token_counts_are_neither_padded_nor_truncated(embedder):
 
 
 def test_batch_size_is_the_devices_default_unless_set(embedder, torch_embedder, models_home):
-    """0 (the default) means 16 texts per call on CPU; a set value is used as given, and the
+    """0 (the default) means 8 texts per call with onnx-int8 and 16 with torch on CPU; a set value is used as given, and the
     vectors depend on it only as far as the backend's arithmetic does."""
     from rag.config import get_settings
     from rag.embed.sentence import SentenceTransformerEmbedder
 
     assert embedder._settings.embed_batch_size == 0
-    assert embedder.batch_size == 16
+    assert embedder.batch_size == 8  # onnx-int8, the CPU default
+    assert torch_embedder.batch_size == 16
     other = SentenceTransformerEmbedder("all-MiniLM-L6-v2", get_settings(models_home=models_home, embed_batch_size=3))
     assert other.batch_size == 3
     texts = [f"sentence {i} about {'a long topic ' * i}" for i in range(10)]

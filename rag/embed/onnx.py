@@ -57,7 +57,8 @@ class OnnxEncoder:
         tokenizer, limit = self.model.tokenizer, int(self.model.max_seq_length)
         # Sorting by length keeps padding short, as sentence-transformers does.
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        out = np.empty((len(texts), dimension()), dtype=np.float32)
         for i in range(0, len(texts), batch_size):
             rows = order[i:i + batch_size]
             enc = tokenizer([texts[j] for j in rows], padding=True, truncation=True, max_length=limit,
