@@ -34,6 +34,9 @@ class OnnxEncoder:
         _check_supported(model)
         self.model = model
         self.path = ensure_exported(model, Path(cache_dir), int8=int8)
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension to get_embedding_dimension.
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self._dimension = int(dimension())
         self._sessions: dict[int, object] = {}
         self._lock = threading.Lock()
 
@@ -57,8 +60,7 @@ class OnnxEncoder:
         tokenizer, limit = self.model.tokenizer, int(self.model.max_seq_length)
         # Sorting by length keeps padding short, as sentence-transformers does.
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        out = np.empty((len(texts), dimension()), dtype=np.float32)
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
         for i in range(0, len(texts), batch_size):
             rows = order[i:i + batch_size]
             enc = tokenizer([texts[j] for j in rows], padding=True, truncation=True, max_length=limit,

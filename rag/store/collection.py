@@ -171,9 +171,10 @@ class Collection:
                 return
             if records.counts(self._conn)[0] > 0:
                 old = old or {}
-                changed = ", ".join(f"{k} {old.get(k, 'unrecorded')} -> {v}" for k, v in recipe.items() if old.get(k) != v)
-                only_backend = [k for k, v in recipe.items() if old.get(k) != v] == ["encoder_backend"]
-                hint = f", or set RAG_ENCODER_BACKEND={old['encoder_backend']} to keep adding to it" if only_backend else ""
+                differs = [k for k, v in recipe.items() if old.get(k) != v]
+                changed = ", ".join(f"{k} {old.get(k, 'unrecorded')} -> {recipe[k]}" for k in differs)
+                hint = (f", or set RAG_ENCODER_BACKEND={old['encoder_backend']} to keep adding to it"
+                        if differs == ["encoder_backend"] else "")
                 raise StaleCollectionError(
                     f"collection '{self.name}' was built by another ingestion recipe ({changed}); "
                     f"rebuild it (`rag ingest ... --rebuild`) or ingest into a new collection{hint}",
