@@ -150,7 +150,7 @@ def recall_at(col, qvecs, exact, k: int) -> float:
 def retrieval_latency(service, timed, name: str, qs: list[str], qvecs, repeats: int) -> dict:
     """Hybrid retrieval p50/p95 with query embedding (``service``) and without (``timed``,
     whose embedder looks the vector up), and each part; median [min, max] over ``repeats``."""
-    from rag.retrieve.fusion import reciprocal_rank_fusion
+    from rag.retrieve.fusion import weighted_fusion
     from rag.schemas import RetrieveRequest
 
     col = service.collection(name)
@@ -175,7 +175,7 @@ def retrieval_latency(service, timed, name: str, qs: list[str], qvecs, repeats: 
             t2 = time.perf_counter()
             lexical = col.lexical_ids(q, 50)
             t3 = time.perf_counter()
-            col.hits(reciprocal_rank_fusion(dense, lexical)[:10])
+            col.hits(weighted_fusion(dense, lexical, dense_weight=service.settings.fusion_dense_weight)[:10])
             t4 = time.perf_counter()
             for key, a, b in (("embed", t0, t1), ("dense", t1, t2), ("bm25", t2, t3), ("fuse+fetch", t3, t4)):
                 parts[key].append(b - a)

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     # Retrieval and answering
     default_k: int = Field(5, ge=1, le=100, description="Passages retrieved for an answer.")
     rerank_model: str | None = Field(None, description="A sentence-transformers CrossEncoder; none ships offline.")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted", description="How hybrid search joins its dense and BM25 candidates: `weighted` sums each side's "
+        "scores divided by its best (dense weighted by `fusion_dense_weight`), `rrf` adds reciprocal ranks (k = 60).",
+    )
+    fusion_dense_weight: float = Field(
+        0.6, ge=0, le=1, description="The dense side's share of a weighted fusion; BM25 has the rest.",
+    )
     min_relevance: float = Field(
         0.2, description="Abstain without asking the model when the best passage's cosine is below this."
     )

@@ -75,7 +75,8 @@ class RAGService:
                 from rag.retrieve.rerank import CrossEncoderReranker
 
                 reranker = CrossEncoderReranker(self.settings.rerank_model)
-            self._retriever = HybridRetriever(self.embedder, reranker)
+            self._retriever = HybridRetriever(self.embedder, reranker, fusion=self.settings.fusion,
+                                              dense_weight=self.settings.fusion_dense_weight)
         return self._retriever
 
     @property

@@ -1,9 +1,9 @@
-"""Dense (FAISS) + lexical (BM25) retrieval fused by reciprocal rank, optional reranking."""
+"""Dense (FAISS) + lexical (BM25) retrieval, fused by weighted scores or reciprocal rank, optional reranking."""
 
 from __future__ import annotations
 
 from rag.retrieve.base import Reranker
-from rag.retrieve.fusion import reciprocal_rank_fusion
+from rag.retrieve.fusion import DENSE_WEIGHT, Fusion, reciprocal_rank_fusion, weighted_fusion
 from rag.schemas import ChunkHit, RetrieveRequest
 
 #: Candidates taken from each retriever before fusion, at least.
@@ -35,7 +35,8 @@ class HybridRetriever:
     """The default retriever.
 
     ``mode`` per request: ``dense`` (cosine over FAISS), ``bm25`` (lexical) or
-    ``hybrid`` (both, fused by reciprocal rank). Filters apply to both sides. With a
+    ``hybrid`` (both, fused: by default a weighted sum of each side's scores divided by its
+    best, ``fusion="rrf"`` for reciprocal rank). Filters apply to both sides. With a
     reranker, the fused candidates are reordered before the top ``k`` are kept.
 
     Example:
@@ -43,21 +44,32 @@ class HybridRetriever:
         >>> r.retrieve(collection, RetrieveRequest(query="refund policy", k=5))  # doctest: +SKIP
     """
 
-    def __init__(self, embedder, reranker: Reranker | None = None) -> None:
+    def __init__(self, embedder, reranker: Reranker | None = None, *, fusion: Fusion = "weighted",
+                 dense_weight: float = DENSE_WEIGHT) -> None:
         self.embedder = embedder
         self.reranker = reranker
+        self.fusion = fusion
+        self.dense_weight = dense_weight
 
     def retrieve(self, collection, request: RetrieveRequest) -> list[ChunkHit]:
         allowed = collection.allowed_ids(request.filters)
         depth = max(MIN_CANDIDATES, 4 * request.k) if (self.reranker or request.mode == "hybrid") else request.k
         dense, lexical = [], []
+        complete = {}  # side -> the search returned every chunk that scores there
         if request.mode in ("dense", "hybrid"):
             vector = self.embedder.embed_query(request.query)
-            dense = canonical(collection, collection.dense_ids(vector, depth + TIE_MARGIN, allowed), depth)
+            found = collection.dense_ids(vector, depth + TIE_MARGIN, allowed)
+            complete["dense"] = len(found) < depth + TIE_MARGIN
+            dense = canonical(collection, found, depth)
         if request.mode in ("bm25", "hybrid"):
-            lexical = canonical(collection, collection.lexical_ids(request.query, depth + TIE_MARGIN, allowed), depth)
-        if request.mode == "hybrid":
+            found = collection.lexical_ids(request.query, depth + TIE_MARGIN, allowed)
+            complete["lexical"] = len(found) < depth + TIE_MARGIN
+            lexical = canonical(collection, found, depth)
+        if request.mode == "hybrid" and self.fusion == "rrf":
             ranked = reciprocal_rank_fusion(dense, lexical)
+        elif request.mode == "hybrid":
+            ranked = weighted_fusion(dense, lexical, dense_weight=self.dense_weight,
+                                     dense_complete=complete["dense"], lexical_complete=complete["lexical"])
         else:
             ranked = dense or lexical
         keep = ranked if self.reranker else ranked[: request.k]
