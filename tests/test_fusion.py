@@ -91,3 +91,11 @@ def test_weighted_fusion_ranks_the_right_paragraph_first_more_often(squad, model
     assert len(items) == 293
     assert weighted >= 0.77, f"recall@1 {weighted:.3f} with weighted fusion"
     assert weighted >= rrf + 0.03, f"weighted {weighted:.3f} against reciprocal rank {rrf:.3f}"
+
+
+def test_the_settings_default_is_the_retrievers():
+    from rag.config import Settings
+    from rag.retrieve.fusion import DENSE_WEIGHT
+
+    assert Settings.model_fields["fusion_dense_weight"].default == DENSE_WEIGHT
+    assert Settings.model_fields["fusion"].default == "weighted"
