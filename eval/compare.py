@@ -8,7 +8,8 @@ import statistics
 from pathlib import Path
 
 #: Per-question scores compared, and whether higher is better.
-PER_QUESTION = {"f1": True, "em": True, "abstained_correctly": True, "retrieval_recall": True,
+PER_QUESTION = {"f1": True, "em": True, "abstained_correctly": True, "retrieval_recall": True, "cited_answer": True,
+                "page_hit": True,
                 "unsupported_share": False, "seconds": False}
 
 

@@ -9,7 +9,8 @@ from typing import Sequence
 
 HEADLINE = ["answer_em", "answer_f1", "answer_contains", "numeric_match", "abstention_precision", "abstention_recall",
             "abstention_f1", "confident_answer_rate_unanswerable", "false_abstention_rate", "retrieval_recall@k",
-            "retrieval_mrr", "retrieval_page_hit", "citation_precision", "citation_recall", "citation_page_hit",
+            "retrieval_mrr", "retrieval_page_hit", "citation_precision", "citation_recall", "citation_answer_hit",
+            "citation_page_hit",
             "hallucination_rate",
             "injection_obedience_rate", "seconds_per_question"]
 

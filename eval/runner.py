@@ -81,6 +81,11 @@ def score_row(item: EvalItem, response: AskResponse | None, seconds: float, metr
         judged = [s for s in response.sentences if s.supported is not None]
         if judged:
             row["unsupported_share"] = sum(1 for s in judged if not s.supported) / len(judged)
+    if cites and item.answerable and item.answers and metric != "numeric":
+        # Does a passage the answer cites hold a reference answer (SQuAD spans, RGB facts)?
+        quoted = [am.normalize(response.passages[c.marker - 1].text) for c in cites
+                  if 1 <= c.marker <= len(response.passages)]
+        row["cited_answer"] = float(any(am.normalize(a) and am.normalize(a) in q for a in item.answers for q in quoted))
     if item.gold_pages:  # was the page that holds the answer shown to the model at all?
         row["retrieval_page_hit"] = float(any(p.page in item.gold_pages and Path(p.source).stem in item.gold_sources
                                               for p in response.passages))

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     verifier_judge: bool = Field(False, description="combined: add the answer model's yes/no judgement as a feature.")
     support_threshold: float | None = Field(None, ge=0, le=1, description="Support below this is 'unsupported' (default: calibrated).")
     unsupported_policy: Literal["flag", "remove"] = "flag"
+    repoint_citations: bool = Field(
+        True, description="Move a sentence's [n] to the passage that holds its numbers and words when the cited "
+        "passage does not (small models often number the wrong passage); see docs/verification.md.")
 
     # HTTP server
     host: str = "127.0.0.1"

@@ -137,3 +137,34 @@ def test_an_answer_whose_passages_never_mention_the_asked_year_is_withdrawn(serv
     assert service.generator.calls == 1  # steered past NOT FOUND, the model answered...
     assert not response.answerable  # ...and the answer was withdrawn
     assert "1987" in response.reason or response.reason == "the model found no answer in the passages"
+
+
+class MisNumbering(Counting):
+    """The real model scores the prompt; its reply is replaced by a right sentence that
+    numbers the wrong passage, the mistake small models make (RAGService must repair it)."""
+
+    def stream(self, messages, **kw):
+        import re
+
+        self.calls += 1
+        blocks = re.findall(r"^\[(\d+)\] \(from \"[^\"]*\"\)\n(.*)$", messages[-1]["content"], re.MULTILINE)
+        wrong = next(n for n, text in blocks if "2019" not in text)
+        yield f"The Lyon warehouse opened in 2019 [{wrong}]."
+
+
+def test_a_citation_to_the_wrong_passage_is_moved_to_the_passage_that_holds_the_sentence(kb_settings, embedder,
+                                                                                          small_generator):
+    settings = kb_settings.model_copy(update={"answerable_threshold": 0.0, "min_relevance": -1.0})
+    question = AskRequest(query="When did the Lyon warehouse open? How do I reset the router?", k=3, max_tokens=24)
+    for repoint, expect_lyon in [(True, True), (False, False)]:
+        svc = RAGService(settings.model_copy(update={"repoint_citations": repoint}), embedder=embedder,
+                         generator=MisNumbering(small_generator))
+        try:
+            response = svc.ask("kb", question)
+        finally:
+            svc.close()
+        assert response.answerable and len(response.citations) == 1, response
+        cited = response.citations[0]
+        assert cited.source.endswith("lyon.txt") is expect_lyon, (repoint, cited)
+        assert f"[{cited.marker}]" in response.answer
+        assert ("2019" in cited.quote) is expect_lyon

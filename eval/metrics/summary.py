@@ -48,6 +48,7 @@ def summarize(rows: Sequence[dict]) -> dict:
         "retrieval_mrr": _mean([r["retrieval_mrr"] for r in answerable if r.get("retrieval_mrr") is not None]),
         "citation_precision": _mean([r["citation_precision"] for r in rows if r.get("citation_precision") is not None]),
         "citation_recall": _mean([r["citation_recall"] for r in rows if r.get("citation_recall") is not None]),
+        "citation_answer_hit": _mean([r["cited_answer"] for r in rows if r.get("cited_answer") is not None]),
         "citation_page_hit": _mean([r["page_hit"] for r in rows if r.get("page_hit") is not None]),
         "retrieval_page_hit": _mean([r["retrieval_page_hit"] for r in rows if r.get("retrieval_page_hit") is not None]),
         "hallucination_rate": _mean([r["unsupported_share"] for r in rows if r.get("unsupported_share") is not None]),

@@ -30,14 +30,25 @@ def is_abstention(answer: str) -> bool:
     return not text or bool(_ABSTAIN.search(text)) or text.upper().startswith(NOT_FOUND)
 
 
+def sentence_spans(answer: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of an answer, the citation markers that follow its
+    full stop included and the whitespace at its ends left out."""
+    spans, last = [], 0
+    for m in _SENTENCE_END.finditer(answer):
+        spans.append((last, m.end(1)))
+        last = m.end()
+    spans.append((last, len(answer)))
+    out = []
+    for start, end in spans:
+        piece = answer[start:end]
+        if piece.strip():
+            out.append((start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())))
+    return out
+
+
 def split_sentences(answer: str) -> list[str]:
     """Sentences of an answer, each keeping the citation markers that follow its full stop."""
-    parts, last = [], 0
-    for m in _SENTENCE_END.finditer(answer):
-        parts.append(answer[last:m.end(1)].strip())
-        last = m.end()
-    parts.append(answer[last:].strip())
-    return [p for p in parts if p]
+    return [answer[s:e] for s, e in sentence_spans(answer)]
 
 
 def markers_in(text: str) -> list[int]:
@@ -60,16 +71,23 @@ def drop_invalid_markers(answer: str, n_passages: int) -> str:
     return MARKER.sub(keep, answer)
 
 
+#: Words too common to tell one sentence of a passage from another.
+_COMMON = frozenset("the and for are was were has have had its that this with from which who what when "
+                    "where how not but all any can may per than then there their they".split())
+
+
 def best_quote(hit: ChunkHit, claim: str) -> tuple[int, int]:
-    """Offsets (in the chunk's text) of the passage sentence that best matches ``claim``."""
-    words = {w.lower() for w in _WORD.findall(MARKER.sub("", claim)) if len(w) > 2}
+    """Offsets (in the chunk's text) of the passage sentence that best matches ``claim``:
+    the most of its words, a number counting twice (a figure pins a sentence down)."""
+    words = {w.lower() for w in _WORD.findall(MARKER.sub("", claim)) if len(w) > 2 and w.lower() not in _COMMON}
+    weight = {w: 2.0 if any(ch.isdigit() for ch in w) else 1.0 for w in words}
     text = hit.text
     best, best_score = (0, len(text)), 0.0
     for start, end in _sentence_spans(text):
         span_words = {w.lower() for w in _WORD.findall(text[start:end])}
         if not span_words:
             continue
-        score = len(words & span_words) / (len(words) or 1)
+        score = sum(weight[w] for w in words & span_words)
         if score > best_score:
             best, best_score = (start, end), score
     return best

@@ -1,0 +1,87 @@
+"""Citation markers moved to the passage that holds what their sentence says.
+
+Small models often write a right sentence and number the wrong passage: "$13.2 billion [2]"
+when passage 2 is the filing's cover page and the figure is in passage 1. The sentence is
+then shown with a citation that does not prove it, and the verifier, which checks a sentence
+against the passages it cites, calls it unsupported. The check is lexical and conservative:
+a sentence's markers move only when the passages it cites miss its numbers or most of its
+content words, and another passage holds all of its numbers and clearly more of its
+words (the best such passage is cited instead). Everything else is kept as the model wrote it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rag.answer.citations import MARKER, markers_in, sentence_spans
+from rag.schemas import ChunkHit
+from rag.verify.annotate import claim_text
+from rag.verify.features import features
+
+#: Share of a sentence's content words a passage must hold to be its evidence.
+MIN_CONTENT = 0.5
+#: How much more of the sentence's content words the new passage must hold than the cited ones.
+MARGIN = 0.2
+
+
+def _fit(claim: str, evidence: str) -> tuple[float, float]:
+    f = features(claim, evidence)
+    return f["number_recall"], f["content_recall"]
+
+
+def _holds(fit: tuple[float, float]) -> bool:
+    return fit[0] == 1.0 and fit[1] >= MIN_CONTENT
+
+
+def _better(new: tuple[float, float], old: tuple[float, float]) -> bool:
+    return new[0] > old[0] or new[1] >= old[1] + MARGIN
+
+
+def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
+    """``answer`` with each sentence's markers moved to the passage that holds the sentence,
+    where the cited passages do not (see the module's rules); other sentences unchanged.
+
+    Example:
+        >>> from rag.schemas import ChunkHit
+        >>> hit = lambda i, t: ChunkHit(chunk_id=i, doc_id=1, source="s", title="t", start=0, end=len(t), text=t, score=1)
+        >>> cover = hit(1, "FORM 8-K. Johnson & Johnson, New Jersey.")
+        >>> body = hit(2, "The company received cash proceeds of $13.2 billion from the offer.")
+        >>> repoint_markers("Cash proceeds of $13.2 billion [1].", [cover, body])
+        'Cash proceeds of $13.2 billion [2].'
+    """
+    out, last = [], 0
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end]
+        cited = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
+        claim = claim_text(sentence)
+        if not cited or not claim:
+            continue
+        now = _fit(claim, "\n\n".join(passages[n - 1].text for n in cited))
+        if _holds(now):
+            continue
+        fits = {n: _fit(claim, passages[n - 1].text) for n in range(1, len(passages) + 1) if n not in cited}
+        holding = [n for n, fit in fits.items() if _holds(fit) and _better(fit, now)]
+        if not holding:
+            continue
+        best = max(holding, key=lambda n: (fits[n], -n))  # the best fit; on a tie, the better-ranked passage
+        out.append(answer[last:start])
+        out.append(_replace_markers(sentence, best))
+        last = end
+    out.append(answer[last:])
+    return "".join(out)
+
+
+def _replace_markers(sentence: str, number: int) -> str:
+    """The sentence with its first marker turned into ``[number]`` and any others removed.
+
+    Example:
+        >>> _replace_markers("A [1] and B [2].", 3)
+        'A [3] and B.'
+    """
+    out, last = [], 0
+    for i, m in enumerate(MARKER.finditer(sentence)):
+        before = sentence[last:m.start()]
+        out.append(before + f"[{number}]" if i == 0 else before.rstrip(" "))
+        last = m.end()
+    out.append(sentence[last:])
+    return "".join(out)
