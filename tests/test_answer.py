@@ -36,9 +36,13 @@ def test_invented_markers_are_removed():
 
 def test_abstention_detection():
     for text in [NOT_FOUND, "NOT FOUND.", "not found", "The passages do not contain this information.",
-                 "I don't know.", "This is not mentioned in the passages.", ""]:
+                 "I don't know.", "This is not mentioned in the passages.", "",
+                 # steered past starting with NOT FOUND, the model may still end with it
+                 "The name of the alphabet that is rarely used in a problem instance is NOT FOUND",
+                 "The Treaties did not seek to do since its foundation: [NOT FOUND]"]:
         assert is_abstention(text), text
-    for text in ["Revenue was $4.2 billion [1].", "It was found in 1998 [2].", "Paris [1]"]:
+    for text in ["Revenue was $4.2 billion [1].", "It was found in 1998 [2].", "Paris [1]",
+                 "The server answers 404 NOT FOUND [2].", "It returns 404 Not Found [1]."]:
         assert not is_abstention(text), text
 
 

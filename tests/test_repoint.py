@@ -56,6 +56,13 @@ def test_only_the_wrong_sentence_changes_and_several_markers_become_one():
         "Sales were $25.5 billion, up 6.3% [3]. Proceeds were $13.2 billion [2]. Other text.")
 
 
-def test_sentences_without_markers_and_abstentions_are_left_alone():
-    for answer in ["Proceeds were $13.2 billion.", "NOT FOUND", ""]:
+def test_a_sentence_that_cites_nothing_gets_the_passage_that_holds_it():
+    answer = "Worldwide sales were $25.5 billion. Proceeds were $13.2 billion [2]."
+    assert repoint_markers(answer, PASSAGES) == "Worldwide sales were $25.5 billion [3]. Proceeds were $13.2 billion [2]."
+    citations, sentences = resolve_citations(repoint_markers(answer, PASSAGES), PASSAGES)
+    assert [s.markers for s in sentences] == [[3], [2]]
+
+
+def test_sentences_no_passage_holds_and_abstentions_are_left_alone():
+    for answer in ["Net income was $4.1 billion.", "Yes.", "NOT FOUND", ""]:
         assert repoint_markers(answer, PASSAGES) == answer

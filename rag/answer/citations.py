@@ -24,10 +24,17 @@ _WORD = re.compile(r"\w+")
 ABSTENTION_MESSAGE = "I could not find the answer in your documents."
 
 
+#: An answer that ends in the abstention word ("The name is NOT FOUND", "...: [NOT FOUND]"):
+#: what the model writes when it is steered past starting with it but still finds nothing.
+_ENDS_NOT_FOUND = re.compile(rf"\[?\s*{NOT_FOUND}\s*\]?\W*$")
+
+
 def is_abstention(answer: str) -> bool:
-    """Did the model say the passages do not hold the answer?"""
+    """Did the model say the passages do not hold the answer? An answer that ends in
+    ``NOT FOUND`` counts when it cites nothing ("404 NOT FOUND [2]" quotes a passage)."""
     text = answer.strip()
-    return not text or bool(_ABSTAIN.search(text)) or text.upper().startswith(NOT_FOUND)
+    return (not text or bool(_ABSTAIN.search(text)) or text.upper().startswith(NOT_FOUND)
+            or (not MARKER.search(text) and bool(_ENDS_NOT_FOUND.search(text))))
 
 
 def sentence_spans(answer: str) -> list[tuple[int, int]]:

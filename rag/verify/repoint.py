@@ -6,7 +6,8 @@ then shown with a citation that does not prove it, and the verifier, which check
 against the passages it cites, calls it unsupported. The check is lexical and conservative:
 a sentence's markers move only when the passages it cites miss its numbers or most of its
 content words, and another passage holds all of its numbers and clearly more of its
-words (the best such passage is cited instead). Everything else is kept as the model wrote it.
+words (the best such passage is cited instead). A sentence that cites nothing gets the
+passage that holds it the same way, if one does. Everything else is kept as the model wrote it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Sequence
 from rag.answer.citations import MARKER, markers_in, sentence_spans
 from rag.schemas import ChunkHit
 from rag.verify.annotate import claim_text
-from rag.verify.features import features
+from rag.verify.features import content_stems, features, numbers
 
 #: Share of a sentence's content words a passage must hold to be its evidence.
 MIN_CONTENT = 0.5
@@ -39,7 +40,8 @@ def _better(new: tuple[float, float], old: tuple[float, float]) -> bool:
 
 def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
     """``answer`` with each sentence's markers moved to the passage that holds the sentence,
-    where the cited passages do not (see the module's rules); other sentences unchanged.
+    where the cited passages do not, and a marker added where a sentence cites nothing but a
+    passage holds it (see the module's rules); other sentences unchanged.
 
     Example:
         >>> from rag.schemas import ChunkHit
@@ -54,7 +56,14 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
         sentence = answer[start:end]
         cited = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
         claim = claim_text(sentence)
-        if not cited or not claim:
+        if not claim:
+            continue
+        if not cited:
+            found = _holder(claim, passages) if content_stems(claim) or numbers(claim) else None
+            if found is not None:  # a sentence that cites nothing gets the passage that holds it
+                stop = len(sentence.rstrip(".!?"))  # the marker goes before the full stop
+                out.append(answer[last:start] + sentence[:stop] + f" [{found}]" + sentence[stop:])
+                last = end
             continue
         now = _fit(claim, "\n\n".join(passages[n - 1].text for n in cited))
         if _holds(now):
@@ -69,6 +78,13 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
         last = end
     out.append(answer[last:])
     return "".join(out)
+
+
+def _holder(claim: str, passages: Sequence[ChunkHit]) -> int | None:
+    """The number of the passage that best holds ``claim`` (all its numbers, most of its words), or None."""
+    fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1)}
+    holding = [n for n, fit in fits.items() if _holds(fit)]
+    return max(holding, key=lambda n: (fits[n], -n)) if holding else None
 
 
 def _replace_markers(sentence: str, number: int) -> str:
