@@ -68,11 +68,9 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
         now = _fit(claim, "\n\n".join(passages[n - 1].text for n in cited))
         if _holds(now):
             continue
-        fits = {n: _fit(claim, passages[n - 1].text) for n in range(1, len(passages) + 1) if n not in cited}
-        holding = [n for n, fit in fits.items() if _holds(fit) and _better(fit, now)]
-        if not holding:
+        best = _holder(claim, passages, skip=cited, than=now)
+        if best is None:
             continue
-        best = max(holding, key=lambda n: (fits[n], -n))  # the best fit; on a tie, the better-ranked passage
         out.append(answer[last:start])
         out.append(_replace_markers(sentence, best))
         last = end
@@ -80,10 +78,13 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
     return "".join(out)
 
 
-def _holder(claim: str, passages: Sequence[ChunkHit]) -> int | None:
-    """The number of the passage that best holds ``claim`` (all its numbers, most of its words), or None."""
-    fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1)}
-    holding = [n for n, fit in fits.items() if _holds(fit)]
+def _holder(claim: str, passages: Sequence[ChunkHit], *, skip: Sequence[int] = (),
+            than: tuple[float, float] | None = None) -> int | None:
+    """The number of the passage that best holds ``claim`` (all its numbers, most of its words;
+    on a tie the better-ranked one), leaving out ``skip`` and, with ``than``, any passage not
+    clearly better than that fit; or None."""
+    fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1) if n not in skip}
+    holding = [n for n, fit in fits.items() if _holds(fit) and (than is None or _better(fit, than))]
     return max(holding, key=lambda n: (fits[n], -n)) if holding else None
 
 
