@@ -18,7 +18,7 @@ from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
 from rag.schemas import AskRequest, AskResponse, ChunkHit, RetrieveRequest, SearchResponse, StreamEvent
 from rag.store.sharded import ShardedCollection
-from rag.verify.repoint import repoint_markers
+from rag.verify.repoint import cite_question_numbers, repoint_markers
 
 #: Characters of streamed output held back until we know the model is not abstaining.
 _ABSTAIN_PROBE = len(NOT_FOUND) + 2
@@ -222,6 +222,7 @@ class RAGService:
         answer = drop_invalid_markers(answer, len(prompt.passages))
         if self.settings.repoint_citations:
             answer = repoint_markers(answer, prompt.passages)
+            answer = cite_question_numbers(answer, question, prompt.passages)
         citations, sentences = resolve_citations(answer, prompt.passages)
         cited = [prompt.passages[c.marker - 1].text for c in citations] or [p.text for p in prompt.passages]
         missing = missing_numbers(question, cited)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rag.answer.citations import resolve_citations
 from rag.schemas import ChunkHit
-from rag.verify.repoint import repoint_markers
+from rag.answer.evidence import missing_numbers
+from rag.verify.repoint import cite_question_numbers, repoint_markers
 
 COVER = "FORM 8-K. Johnson & Johnson. One Johnson & Johnson Plaza, New Brunswick, New Jersey."
 BODY = ("Johnson & Johnson announced the final results of its exchange offer. The company received "
@@ -66,3 +67,24 @@ def test_a_sentence_that_cites_nothing_gets_the_passage_that_holds_it():
 def test_sentences_no_passage_holds_and_abstentions_are_left_alone():
     for answer in ["Net income was $4.1 billion.", "Yes.", "NOT FOUND", ""]:
         assert repoint_markers(answer, PASSAGES) == answer
+
+
+RECORD = "Norway set the record for most total medals at a single Winter Olympics with 39."
+HAUL = "Feb 5, 2022 ... Norway collected 39 medals in 2018, the largest haul by any country."
+OTHER = "The 2018 Winter Olympics were held in Pyeongchang, South Korea."
+OLYMPICS = [hit(1, RECORD, 1), hit(2, OTHER, 2), hit(3, HAUL, 3)]
+QUESTION = "Which country won the most medals at the 2018 Winter Olympics?"
+
+
+def test_the_passage_holding_the_answer_and_the_questions_year_is_cited_too():
+    fixed = cite_question_numbers("Norway [1]", QUESTION, OLYMPICS)
+    assert fixed == "Norway [1] [3]"  # not [2]: it names the year but not Norway
+    cited = [OLYMPICS[c.marker - 1].text for c in resolve_citations(fixed, OLYMPICS)[0]]
+    assert missing_numbers(QUESTION, cited) == []
+
+
+def test_no_marker_is_added_where_no_passage_holds_both_the_sentence_and_the_year():
+    for answer in ["Sweden [1]", "Norway won [2]."]:  # no passage names Sweden; [2] already names 2018
+        assert cite_question_numbers(answer, QUESTION, OLYMPICS) == answer
+    assert cite_question_numbers("Norway [1]", "Who won in 2014?", OLYMPICS) == "Norway [1]"
+    assert cite_question_numbers("Norway [1]", "Who won the most medals?", OLYMPICS) == "Norway [1]"

@@ -26,8 +26,7 @@ def load_rgb(path: Path, *, negative_only: bool = True, limit: int | None = 20) 
             for j, passage in enumerate(row.get("positive", [])):
                 files[f"q{qid}-pos{j:02d}.txt"] = passage.encode("utf-8")
                 gold.append(f"q{qid}-pos{j:02d}")
-        answers = row["answer"] if isinstance(row["answer"], list) else [row["answer"]]
-        answers = [a if isinstance(a, str) else a[0] for a in answers]
+        answers = _alternatives(row["answer"])
         items.append(EvalItem(
             id=f"rgb-{qid}", question=row["query"],
             answers=[] if negative_only else answers, answerable=not negative_only,
@@ -35,3 +34,23 @@ def load_rgb(path: Path, *, negative_only: bool = True, limit: int | None = 20) 
         ))
     name = "rgb-negative" if negative_only else "rgb"
     return EvalSet(name=name, items=items, corpus_files=files, answer_metric="squad")
+
+
+def _alternatives(answer) -> list[str]:
+    """The accepted spellings of an RGB answer: a string, or lists of them (RGB's dates come
+    as ``[["July 21 2017", "Jul 21, 2017", "21 July 2017", ...]]``, any one of which is right).
+
+    Example:
+        >>> _alternatives([["May 15 2012", "15 May 2012"]])
+        ['May 15 2012', '15 May 2012']
+        >>> _alternatives("Norway")
+        ['Norway']
+    """
+    if isinstance(answer, str):
+        return [answer]
+    out: list[str] = []
+    for a in answer:
+        for spelling in _alternatives(a):
+            if spelling not in out:
+                out.append(spelling)
+    return out

@@ -8,6 +8,11 @@ a sentence's markers move only when the passages it cites miss its numbers or mo
 content words, and another passage holds all of its numbers and clearly more of its
 words (the best such passage is cited instead). A sentence that cites nothing gets the
 passage that holds it the same way, if one does. Everything else is kept as the model wrote it.
+
+A question that names a number ("in 2018") must be answered from a passage that mentions it
+(rag/answer/evidence.py). When the model cites a passage that holds its sentence but not the
+question's year, and another passage holds both ("Norway [2]", where passage 3 says "Norway
+collected 39 medals in 2018"), that passage is cited too (``cite_question_numbers``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from rag.answer.citations import MARKER, markers_in, sentence_spans
+from rag.answer.evidence import missing_numbers
 from rag.schemas import ChunkHit
 from rag.verify.annotate import claim_text
 from rag.verify.features import content_stems, features, numbers
@@ -73,6 +79,42 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
             continue
         out.append(answer[last:start])
         out.append(_replace_markers(sentence, best))
+        last = end
+    out.append(answer[last:])
+    return "".join(out)
+
+
+def cite_question_numbers(answer: str, question: str, passages: Sequence[ChunkHit]) -> str:
+    """``answer`` with a marker added to each sentence whose cited passages miss a number the
+    question names, for the passage that holds both the sentence and every such number;
+    other sentences unchanged. Nothing is added where no single passage holds both.
+
+    Example:
+        >>> from rag.schemas import ChunkHit
+        >>> hit = lambda i, t: ChunkHit(chunk_id=i, doc_id=1, source="s", title="t", start=0, end=len(t), text=t, score=1)
+        >>> record = hit(1, "Norway set the record for most total medals at a single Winter Olympics.")
+        >>> haul = hit(2, "Norway collected 39 medals in 2018, the largest haul in a single Winter Olympics.")
+        >>> cite_question_numbers("Norway [1]", "Who won the most medals in 2018?", [record, haul])
+        'Norway [1] [2]'
+    """
+    out, last = [], 0
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end]
+        cited = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
+        claim = claim_text(sentence)
+        if not cited or not claim:
+            continue
+        missing = missing_numbers(question, [passages[n - 1].text for n in cited])
+        if not missing:
+            continue
+        fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1)
+                if n not in cited and not missing_numbers(" ".join(missing), [p.text])}
+        holding = [n for n, fit in fits.items() if _holds(fit)]
+        if not holding:
+            continue
+        best = max(holding, key=lambda n: (fits[n], -n))
+        stop = list(MARKER.finditer(sentence))[-1].end()  # beside the sentence's last marker
+        out.append(answer[last:start] + sentence[:stop] + f" [{best}]" + sentence[stop:])
         last = end
     out.append(answer[last:])
     return "".join(out)
