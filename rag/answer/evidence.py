@@ -37,8 +37,18 @@ def missing_numbers(question: str, cited_texts: Sequence[str]) -> list[str]:
         >>> missing_numbers("Who won Wimbledon in 2019?", ["In 2019, Halep won Wimbledon."])
         []
     """
-    wanted = question_numbers(question)
+    return unmentioned(question_numbers(question), cited_texts)
+
+
+def unmentioned(wanted: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """The numbers of ``wanted`` (as ``question_numbers`` gives them) that none of ``texts``
+    mentions as a whole number (commas ignored).
+
+    Example:
+        >>> unmentioned(["2018", "39"], ["Norway collected 39 medals in 20180 entries."])
+        ['2018']
+    """
     if not wanted:
         return []
-    haystack = " ".join(t.replace(",", "") for t in cited_texts)
+    haystack = " ".join(t.replace(",", "") for t in texts)
     return [n for n in wanted if not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from rag.answer.citations import MARKER, markers_in, sentence_spans
-from rag.answer.evidence import missing_numbers
+from rag.answer.evidence import missing_numbers, unmentioned
 from rag.schemas import ChunkHit
 from rag.verify.annotate import claim_text
 from rag.verify.features import content_stems, features, numbers
@@ -107,12 +107,9 @@ def cite_question_numbers(answer: str, question: str, passages: Sequence[ChunkHi
         missing = missing_numbers(question, [passages[n - 1].text for n in cited])
         if not missing:
             continue
-        fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1)
-                if n not in cited and not missing_numbers(" ".join(missing), [p.text])}
-        holding = [n for n, fit in fits.items() if _holds(fit)]
-        if not holding:
+        best = _holder(claim, passages, skip=cited, mentioning=missing)
+        if best is None:
             continue
-        best = max(holding, key=lambda n: (fits[n], -n))
         stop = list(MARKER.finditer(sentence))[-1].end()  # beside the sentence's last marker
         out.append(answer[last:start] + sentence[:stop] + f" [{best}]" + sentence[stop:])
         last = end
@@ -121,11 +118,13 @@ def cite_question_numbers(answer: str, question: str, passages: Sequence[ChunkHi
 
 
 def _holder(claim: str, passages: Sequence[ChunkHit], *, skip: Sequence[int] = (),
-            than: tuple[float, float] | None = None) -> int | None:
+            than: tuple[float, float] | None = None, mentioning: Sequence[str] = ()) -> int | None:
     """The number of the passage that best holds ``claim`` (all its numbers, most of its words;
-    on a tie the better-ranked one), leaving out ``skip`` and, with ``than``, any passage not
-    clearly better than that fit; or None."""
-    fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1) if n not in skip}
+    on a tie the better-ranked one), leaving out ``skip``, any passage that does not mention
+    every number in ``mentioning`` and, with ``than``, any passage not clearly better than that
+    fit; or None."""
+    fits = {n: _fit(claim, p.text) for n, p in enumerate(passages, 1)
+            if n not in skip and not unmentioned(mentioning, [p.text])}
     holding = [n for n, fit in fits.items() if _holds(fit) and (than is None or _better(fit, than))]
     return max(holding, key=lambda n: (fits[n], -n)) if holding else None
 
