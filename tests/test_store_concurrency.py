@@ -145,3 +145,33 @@ def test_a_failed_embedding_does_not_leave_the_producer_blocked(settings, tmp_pa
     while any(t.name == "rag-ingest-parse" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "rag-ingest-parse" for t in threading.enumerate()), "producer thread still blocked"
+
+
+def test_a_collection_deleted_and_recreated_while_a_reader_opens_it_is_not_found(mgr, settings, monkeypatch):
+    """The reader read the old manifest; before it opened the records the name was deleted
+    and created again (so a manifest is there once more). That is the old collection gone:
+    NotFoundError (a 404 to an API client), not SQLite's 'unable to open database file'."""
+    import sqlite3
+
+    from rag.store import records
+
+    make(mgr, "c", "old")
+    real_connect = records.connect
+    calls = []
+
+    def racing_connect(path, *, create):
+        if not create and not calls:
+            calls.append(path)
+            other = CollectionManager(settings)  # another request, in between
+            other.delete("c")
+            make(other, "c", "new")
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_connect(path, create=create)
+
+    monkeypatch.setattr(records, "connect", racing_connect)
+    with pytest.raises(NotFoundError):
+        with HandleCache(mgr).lease("c"):
+            pass
+    assert calls
+    with HandleCache(mgr).lease("c") as col:  # the new collection opens as usual
+        assert [d.source for d in col.documents()] == ["new"]

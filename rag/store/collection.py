@@ -80,7 +80,7 @@ class Collection:
         except (sqlite3.Error, StoreError):
             if self._lock_fh is not None:
                 self._lock_fh.close()
-            if not (folder / MANIFEST).exists():  # deleted while we were opening it
+            if not self._still_here():  # deleted (and maybe created again) while we were opening it
                 raise NotFoundError(f"collection '{self.name}' does not exist") from None
             raise
         self._mutex = threading.RLock()
@@ -118,6 +118,15 @@ class Collection:
 
     def _take_write_lock(self):
         return take_write_lock(self.folder, self.name)
+
+    def _still_here(self) -> bool:
+        """Whether the folder still holds the collection whose manifest we read: not deleted,
+        and not deleted and created again under the same name (another creation id)."""
+        try:
+            now = json.loads((self.folder / MANIFEST).read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        return creation_id_of(now) == creation_id_of(self.manifest)
 
     @property
     def creation_id(self) -> str:
