@@ -17,7 +17,7 @@ collected 39 medals in 2018"), that passage is cited too (``cite_question_number
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rag.answer.citations import MARKER, markers_in, sentence_spans
 from rag.answer.evidence import missing_numbers, unmentioned
@@ -57,31 +57,20 @@ def repoint_markers(answer: str, passages: Sequence[ChunkHit]) -> str:
         >>> repoint_markers("Cash proceeds of $13.2 billion [1].", [cover, body])
         'Cash proceeds of $13.2 billion [2].'
     """
-    out, last = [], 0
-    for start, end in sentence_spans(answer):
-        sentence = answer[start:end]
-        cited = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
-        claim = claim_text(sentence)
-        if not claim:
-            continue
-        if not cited:
+    def fix(sentence: str, cited: list[int], claim: str) -> str | None:
+        if not cited:  # a sentence that cites nothing gets the passage that holds it
             found = _holder(claim, passages) if content_stems(claim) or numbers(claim) else None
-            if found is not None:  # a sentence that cites nothing gets the passage that holds it
-                stop = len(sentence.rstrip(".!?"))  # the marker goes before the full stop
-                out.append(answer[last:start] + sentence[:stop] + f" [{found}]" + sentence[stop:])
-                last = end
-            continue
+            if found is None:
+                return None
+            stop = len(sentence.rstrip(".!?"))  # the marker goes before the full stop
+            return sentence[:stop] + f" [{found}]" + sentence[stop:]
         now = _fit(claim, "\n\n".join(passages[n - 1].text for n in cited))
         if _holds(now):
-            continue
+            return None
         best = _holder(claim, passages, skip=cited, than=now)
-        if best is None:
-            continue
-        out.append(answer[last:start])
-        out.append(_replace_markers(sentence, best))
-        last = end
-    out.append(answer[last:])
-    return "".join(out)
+        return None if best is None else _replace_markers(sentence, best)
+
+    return _rewrite_sentences(answer, passages, fix)
 
 
 def cite_question_numbers(answer: str, question: str, passages: Sequence[ChunkHit]) -> str:
@@ -97,22 +86,31 @@ def cite_question_numbers(answer: str, question: str, passages: Sequence[ChunkHi
         >>> cite_question_numbers("Norway [1]", "Who won the most medals in 2018?", [record, haul])
         'Norway [1] [2]'
     """
+    def fix(sentence: str, cited: list[int], claim: str) -> str | None:
+        missing = missing_numbers(question, [passages[n - 1].text for n in cited]) if cited else []
+        best = _holder(claim, passages, skip=cited, mentioning=missing) if missing else None
+        if best is None:
+            return None
+        stop = list(MARKER.finditer(sentence))[-1].end()  # beside the sentence's last marker
+        return sentence[:stop] + f" [{best}]" + sentence[stop:]
+
+    return _rewrite_sentences(answer, passages, fix)
+
+
+def _rewrite_sentences(answer: str, passages: Sequence[ChunkHit],
+                       fix: Callable[[str, list[int], str], str | None]) -> str:
+    """``answer`` with each sentence that has a claim replaced by ``fix(sentence, cited, claim)``
+    (``cited``: its valid marker numbers), or kept where ``fix`` returns None."""
     out, last = [], 0
     for start, end in sentence_spans(answer):
         sentence = answer[start:end]
-        cited = [n for n in markers_in(sentence) if 1 <= n <= len(passages)]
         claim = claim_text(sentence)
-        if not cited or not claim:
+        if not claim:
             continue
-        missing = missing_numbers(question, [passages[n - 1].text for n in cited])
-        if not missing:
-            continue
-        best = _holder(claim, passages, skip=cited, mentioning=missing)
-        if best is None:
-            continue
-        stop = list(MARKER.finditer(sentence))[-1].end()  # beside the sentence's last marker
-        out.append(answer[last:start] + sentence[:stop] + f" [{best}]" + sentence[stop:])
-        last = end
+        new = fix(sentence, [n for n in markers_in(sentence) if 1 <= n <= len(passages)], claim)
+        if new is not None:
+            out.append(answer[last:start] + new)
+            last = end
     out.append(answer[last:])
     return "".join(out)
 
