@@ -67,6 +67,12 @@ def _encoder(models_home: Path):
     return SentenceTransformer(str(models_home / ENCODER), device="cpu")
 
 
+def _use_encoder(name: str) -> None:
+    """Every stack of this process uses encoder ``name`` (a folder under the models home)."""
+    global ENCODER
+    ENCODER = name
+
+
 def _token_length(model):
     tokenizer = model.tokenizer
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False))
@@ -229,7 +235,7 @@ def _spawn(stack: str, files: list[Path], args, quality: Path | None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump([str(p) for p in files], f)
     cmd = [sys.executable, __file__, "--worker", stack, "--files", f.name, "--models-home", str(args.models_home),
-           "--batch", str(args.batch)]
+           "--batch", str(args.batch), "--encoder", args.encoder]
     if quality is not None:
         cmd += ["--quality-data", str(quality)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_HERE.parent), os.environ.get("PYTHONPATH")])))
@@ -275,11 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models-home", type=Path, default=default_models_home())
     ap.add_argument("--batch", type=int, default=0, help="one encoder batch size for every stack "
                     "(default: each stack's own default)")
+    ap.add_argument("--encoder", default=ENCODER, help=f"the encoder every stack uses: a provisioned model's "
+                    f"folder under the models home (default {ENCODER})")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", choices=STACKS, help=argparse.SUPPRESS)
     ap.add_argument("--files", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--quality-data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    _use_encoder(args.encoder)
     if args.worker:
         files = [Path(p) for p in json.loads(args.files.read_text())]
         print(json.dumps(worker(args.worker, files, args.models_home, args.quality_data, args.batch)))

