@@ -74,7 +74,6 @@ class OnnxEncoder:
         import numpy as np
 
         session = self.session(threads)
-        wanted = {i.name for i in session.get_inputs()}
         tokenizer, limit = self.model.tokenizer, int(self.model.max_seq_length)
         # Sorting by length keeps padding short, as sentence-transformers does.
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -83,16 +82,23 @@ class OnnxEncoder:
             rows = order[i:i + batch_size]
             enc = tokenizer([texts[j] for j in rows], padding=True, truncation=True, max_length=limit,
                             return_tensors="np")
-            feed = {name: enc[name].astype(np.int64) for name in _INPUTS if name in enc}
-            if "token_type_ids" not in feed:
-                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-            # An encoder that ignores an input (MPNet: token types) is exported without it.
-            feed = {name: value for name, value in feed.items() if name in wanted}
-            hidden = session.run(None, feed)[0]
-            mask = feed["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
-            out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            out[rows] = _mean_pooled(session, enc)
         return out
+
+
+def _mean_pooled(session, enc):
+    """Unit-length mean-pooled vectors of one tokenized batch ``enc`` run through ``session``."""
+    import numpy as np
+
+    feed = {name: enc[name].astype(np.int64) for name in _INPUTS if name in enc}
+    if "token_type_ids" not in feed:
+        feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+    # An encoder that ignores an input (MPNet: token types) is exported without it.
+    wanted = {i.name for i in session.get_inputs()}
+    hidden = session.run(None, {name: value for name, value in feed.items() if name in wanted})[0]
+    mask = feed["attention_mask"][..., None].astype(np.float32)
+    pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+    return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
 def _check_supported(model) -> None:
@@ -148,22 +154,12 @@ def ensure_exported(model, cache_dir: Path, *, int8: bool) -> Path:
 
 def int8_agreement(model, fp32: Path, int8: Path) -> float:
     """The least cosine, over fixed probe texts, between the int8 export's vectors and fp32's."""
-    import numpy as np
-
     ort = require("onnxruntime", "onnx")
     enc = model.tokenizer(list(_PROBES), padding=True, truncation=True, return_tensors="np")
-    pooled = []
-    for path in (fp32, int8):
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        wanted = {i.name for i in session.get_inputs()}
-        feed = {name: enc[name].astype(np.int64) for name in _INPUTS if name in enc and name in wanted}
-        if "token_type_ids" in wanted and "token_type_ids" not in feed:
-            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        hidden = session.run(None, feed)[0]
-        mask = enc["attention_mask"][..., None].astype(np.float32)
-        vectors = (hidden * mask).sum(1) / mask.sum(1)
-        pooled.append(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
-    return float((pooled[0] * pooled[1]).sum(1).min())
+    fp32_vectors, int8_vectors = (
+        _mean_pooled(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), enc)
+        for path in (fp32, int8))
+    return float((fp32_vectors * int8_vectors).sum(1).min())
 
 
 def _export(model, cache_dir: Path, target: Path) -> None:

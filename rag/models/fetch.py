@@ -70,9 +70,10 @@ def assemble(spec: ModelSpec, staging: Path, say: Progress) -> dict[str, dict]:
     model.mkdir()
     if src.size:
         free = shutil.disk_usage(staging).free
-        if free < src.size * (2 if src.archive else 1) + (64 << 20):  # a zip and its files
+        need = src.size * (2 if src.archive else 1)  # an archive and the files taken out of it
+        if free < need + (64 << 20):
             raise ProvisioningError(
-                f"not enough disk space for {spec.name}: needs {mb(src.size * (2 if src.archive else 1))}, "
+                f"not enough disk space for {spec.name}: needs {mb(need)}, "
                 f"{mb(free)} free in {staging.parent}"
             )
     files: dict[str, dict] = {}
