@@ -60,6 +60,13 @@ def test_numeric_answers_match_across_units_scales_and_signs():
     assert numeric_match("a net loss of (45.1)", ["-$45.1 million"]) == 1.0
     assert numeric_match("$1.3 billion", ["$1.2 billion"]) == 0.0
     assert numeric_match("24.5%", ["24.5"]) == 1.0 and numeric_match("no number", ["7"]) == 0.0
+    # A year is equal or not: "June 30, 2022" does not hold "Notes due 2026 and 2028" (within 1%
+    # it did), and a date's year is not $2,018 million; a bare 2,018 in millions still is.
+    assert numeric_match("the fiscal year ended June 30, 2022 [1]", ["Notes due 2026 and 2028"]) == 0.0
+    assert numeric_match("Notes due 2026 and 2028 [1]", ["Notes due 2026 and 2028."]) == 1.0
+    assert numeric_match("EBITDA rose in 2022 [1]", ["$2,018mn"]) == 0.0
+    assert numeric_match("2018 [2]", ["$2,018mn"]) == 1.0 and numeric_match("2,018 [2]", ["$2,018mn"]) == 1.0
+    assert numeric_match("$2,030 million", ["$2,018mn"]) == 1.0  # amounts keep their 1%
 
 
 def test_cited_passages_must_mention_the_numbers_the_question_names():

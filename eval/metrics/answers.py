@@ -55,7 +55,7 @@ def contains_answer(prediction: str, references: list[str]) -> float:
 
 
 _QUANTITY = re.compile(
-    r"(?P<open>\()?\s*(?P<sign>[-−])?\s*[$€£]?\s*(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)\s*(?P<close>\))?"
+    r"(?P<open>\()?\s*(?P<sign>[-−])?\s*(?P<cur>[$€£])?\s*(?P<num>\d[\d,]*(?:\.\d+)?|\.\d+)\s*(?P<close>\))?"
     r"\s*(?P<scale>thousand|million|billion|trillion|bn|mn|[kmb](?![a-z]))?",
     re.IGNORECASE,
 )
@@ -74,28 +74,41 @@ def numbers(text: str) -> list[float]:
     return out
 
 
-def quantities(text: str) -> list[float]:
-    """Numbers with their sign and scale: "$1.2 billion" → 1.2e9, "(1,200)" → -1200, "-3.5%" → -3.5."""
+def _quantities(text: str) -> list[tuple[float, bool]]:
+    """``(value, is_year)`` for each number: a bare four-digit 1900-2100 (no currency, comma,
+    decimals, sign or scale) is taken for a year."""
     out = []
     for m in _QUANTITY.finditer(text):
         try:
             value = float(m["num"].replace(",", ""))
         except ValueError:
             continue
+        year = (re.fullmatch(r"(19|20)\d\d|2100", m["num"]) is not None
+                and not (m["cur"] or m["scale"] or m["sign"] or (m["open"] and m["close"])))
         if m["scale"]:
             value *= _SCALES[m["scale"].lower()]
         if m["sign"] or (m["open"] and m["close"]):
             value = -value
-        out.append(value)
+        out.append((value, year))
     return out
 
 
-def _same_quantity(p: float, w: float, rel_tol: float) -> bool:
+def quantities(text: str) -> list[float]:
+    """Numbers with their sign and scale: "$1.2 billion" → 1.2e9, "(1,200)" → -1200, "-3.5%" → -3.5."""
+    return [value for value, _ in _quantities(text)]
+
+
+def _same_quantity(p: tuple[float, bool], w: tuple[float, bool], rel_tol: float) -> bool:
     """Equal within ``rel_tol``, allowing the unstated scale of filings ("in millions":
-    1,200 against $1.2 billion) and a sign written as a word ("a loss of 5" against -5)."""
+    1,200 against $1.2 billion) and a sign written as a word ("a loss of 5" against -5).
+
+    A year on either side must be equal, not close: 2022 is not 2026 "within 1%", and the
+    year of a date is not an amount of $2,018 million."""
+    want = w[0]
+    slack = (0.0 if (p[1] or w[1]) else rel_tol) * max(abs(want), 1e-9) + 1e-9 * abs(want)  # + float rounding
     for k in (0, 3, -3, 6, -6, 9, -9):
-        q = p * 10.0 ** k
-        if abs(q - w) <= rel_tol * max(abs(w), 1e-9) or abs(abs(q) - abs(w)) <= rel_tol * max(abs(w), 1e-9):
+        q = p[0] * 10.0 ** k
+        if abs(q - want) <= slack or abs(abs(q) - abs(want)) <= slack:
             return True
     return False
 
@@ -104,9 +117,9 @@ def numeric_match(prediction: str, references: list[str], rel_tol: float = 0.01)
     """1.0 when every number of a reference appears in the prediction within ±1%, after
     normalising units, scales and signs ("$1.2 billion" = "1,200 million" = "(1,200)" in a
     table stated in millions, up to its sign)."""
-    pred = quantities(strip_markers(prediction))
+    pred = _quantities(strip_markers(prediction))
     for ref in references:
-        wanted = quantities(ref)
+        wanted = _quantities(ref)
         if wanted and all(any(_same_quantity(p, w, rel_tol) for p in pred) for w in wanted):
             return 1.0
     return 0.0
