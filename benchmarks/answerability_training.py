@@ -22,7 +22,6 @@ import hashlib
 import json
 import math
 import random
-import re
 import sys
 import tempfile
 import time
@@ -33,9 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import DEFAULT_DATA, default_models_home, machine, machine_line, note  # noqa: E402
 from benchmarks.verifier_training import train_model  # noqa: E402
 from eval.metrics.classification import auroc, balanced_accuracy, best_threshold  # noqa: E402
-from rag.verify.features import STOPWORDS  # noqa: E402
-
-WORD = re.compile(r"[a-z0-9]+")
+from rag.verify.features import content_stems  # noqa: E402
 
 
 def split_articles(data: Path, test_articles: int, seed: int) -> tuple[list, list]:
@@ -53,16 +50,12 @@ def split_articles(data: Path, test_articles: int, seed: int) -> tuple[list, lis
     return train, test
 
 
-def content_words(text: str) -> list[str]:
-    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
 def coverage(question: str, paragraph: str, idf: dict[str, float]) -> float:
     """Share of the question's content words (idf-weighted) that the paragraph holds."""
-    words = set(content_words(question))
+    words = set(content_stems(question))
     if not words:
         return 1.0
-    have = set(content_words(paragraph))
+    have = set(content_stems(paragraph))
     total = sum(idf.get(w, 1.0) for w in words)
     return sum(idf.get(w, 1.0) for w in words if w in have) / total
 
@@ -70,7 +63,7 @@ def coverage(question: str, paragraph: str, idf: dict[str, float]) -> float:
 def idf_table(paragraphs: list[str]) -> dict[str, float]:
     from collections import Counter
 
-    df = Counter(w for p in set(paragraphs) for w in set(content_words(p)))
+    df = Counter(w for p in set(paragraphs) for w in set(content_stems(p)))
     n = len(set(paragraphs))
     return {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
 

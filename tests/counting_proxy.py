@@ -24,7 +24,6 @@ class Count:
     in_flight: int = 0
     peak: int = 0
     total: int = 0
-    released: bool = False
     cond: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -53,11 +52,10 @@ def counting_proxy(upstream: str, *, gather: int = 0, hold_s: float = 15.0) -> I
                 count.in_flight += 1
                 count.total += 1
                 count.peak = max(count.peak, count.in_flight)
-                if gather and count.in_flight >= gather:
-                    count.released = True
-                    count.cond.notify_all()
+                count.cond.notify_all()
                 deadline = time.monotonic() + hold_s
-                while gather and not count.released and time.monotonic() < deadline:
+                # Once ``gather`` were in flight together (the peak says so), nobody waits again.
+                while count.peak < gather and time.monotonic() < deadline:
                     count.cond.wait(deadline - time.monotonic())
             try:
                 self._forward(body)

@@ -83,11 +83,12 @@ def _quantities(text: str) -> list[tuple[float, bool]]:
             value = float(m["num"].replace(",", ""))
         except ValueError:
             continue
+        negative = bool(m["sign"] or (m["open"] and m["close"]))
         year = (re.fullmatch(r"(19|20)\d\d|2100", m["num"]) is not None
-                and not (m["cur"] or m["scale"] or m["sign"] or (m["open"] and m["close"])))
+                and not (m["cur"] or m["scale"] or negative))
         if m["scale"]:
             value *= _SCALES[m["scale"].lower()]
-        if m["sign"] or (m["open"] and m["close"]):
+        if negative:
             value = -value
         out.append((value, year))
     return out
