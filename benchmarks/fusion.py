@@ -4,7 +4,7 @@ Each corpus is ingested once with the defaults; for every question the dense and
 candidate lists (50 each, what a search for up to 12 passages takes) are fetched once, then
 every fusion ranks the same lists, so only the fusion differs:
 
-* SciFact dev: 505 claims over the whole corpus (5,183 abstracts as text files);
+* SciFact dev: 505 claims over the whole corpus (the 2,500 abstracts of the dev data, as text files);
   nDCG@10 of the abstracts (chunks mapped to their abstract, first occurrence kept).
 * SQuAD 2.0 dev, the first 8 articles: every paragraph a file, the 1,278 answerable
   questions; recall@1 / recall@5 and MRR@10 of the gold paragraph.

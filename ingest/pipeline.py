@@ -87,6 +87,8 @@ class Ingestor:
             "encoder_backend": getattr(self.embedder, "backend", "torch"),
             "chunk_tokens": self.settings.chunk_tokens,
             "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
+            # Only encoders with instructions add this, so other collections' recipes stay as they were.
+            **({"encoder_prompts": prompts} if (prompts := getattr(self.embedder, "prompts", None)) else {}),
         }
 
     def ingest(

