@@ -141,6 +141,7 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "document", progress=progress)
 
     def _encode(self, texts: Sequence[str], role: str, *, progress: bool = False, threads: int | None = None):
+        """Unit vectors of ``texts`` with the ``role`` prompt; ``threads``: ONNX threads (default: torch's)."""
         import numpy as np
 
         model = self._load()
@@ -149,8 +150,7 @@ class SentenceTransformerEmbedder:
         prompt = self._prompts.get(role)
         if self._onnx is not None:
             inputs = [prompt + t for t in texts] if prompt else list(texts)
-            return self._onnx.encode(inputs, batch_size=self.batch_size if threads is None else 1,
-                                     threads=threads or _cpu_threads())
+            return self._onnx.encode(inputs, batch_size=self.batch_size, threads=threads or _cpu_threads())
         vectors = model.encode(
             list(texts),
             prompt=prompt,
