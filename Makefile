@@ -16,8 +16,8 @@ EXTRAS ?= engine,cpu,server,ui,dev,scale
 # Extra pytest options for `make test` (CI passes --durations).
 PYTEST_ARGS ?=
 # llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on
-# (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only when proven
-# usable). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX=0|1; see docs/models.md.
+# (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only with
+# LLAMA_AMX=1 or auto). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX; see docs/models.md.
 # Keep models and collections of the demo and the tests inside the checkout.
 export RAG_HOME ?= $(CURDIR)/.rag-home
 

@@ -57,6 +57,18 @@ def test_amx_is_on_only_when_a_child_process_ran_it() -> None:
     assert cpu_features.build_plan(set(), amx="1").options["GGML_AMX_INT8"]  # the user's override wins
 
 
+def test_amx_is_off_unless_asked_even_where_the_probe_passes(monkeypatch) -> None:
+    """A VM has passed the probe and still killed llama.cpp's AMX kernels: AMX is opt-in."""
+    monkeypatch.delenv("LLAMA_AMX", raising=False)
+    monkeypatch.setattr(cpu_features, "probe_amx", lambda *a, **k: (True, "AMX tile instructions ran"))
+    plan = cpu_features.build_plan(cpu_features.cpu_flags(SPR_CPUINFO))
+    assert not plan.options["GGML_AMX_INT8"] and "LLAMA_AMX=1" in plan.amx_reason
+    assert "-DGGML_AMX_INT8=OFF" in plan.cmake_args() and "-DGGML_AVX512_BF16=ON" in plan.cmake_args()
+    assert cpu_features.build_plan(cpu_features.cpu_flags(SPR_CPUINFO), amx="auto").options["GGML_AMX_INT8"]
+    monkeypatch.setenv("LLAMA_AMX", "1")
+    assert cpu_features.build_plan(cpu_features.cpu_flags(SPR_CPUINFO)).options["GGML_AMX_INT8"]
+
+
 def test_installed_build_has_no_amx_instructions_unless_asked() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
     if shutil.which("objdump") is None:
@@ -78,6 +90,9 @@ def test_crash_is_explained_with_the_culprit_and_the_fix() -> None:
     assert "Illegal instruction" in message and "lists AMX" in message
     assert "scripts/llama_cpp/install.sh" in message and "LLAMA_CMAKE_ARGS" in message
     assert build_features(AMX_BUILD_INFO) >= {"AVX2", "AMX_INT8"}
+    # The probe passed (amx_usable) and the build still died: AMX is named all the same.
+    message, bad = explain_crash(int(signal.SIGILL), AMX_BUILD_INFO, flags=flags, amx_usable=True)
+    assert bad == ["AMX_INT8"] and "LLAMA_AMX=0" in message
     message, bad = explain_crash(int(signal.SIGILL), AMX_BUILD_INFO.replace("AMX_INT8 = 1", "AMX_INT8 = 0"),
                                  flags={"avx", "avx2", "fma"}, amx_usable=False)
     assert bad == ["AVX512", "AVX512_VNNI"]

@@ -4,8 +4,9 @@ llama.cpp built with ``GGML_NATIVE=ON`` compiles for ``-march=native``. On a VM 
 CPU *lists* AMX (``amx_tile amx_int8 amx_bf16``) but whose hypervisor does not let
 processes use the tile state, that build dies with SIGILL ("Illegal instruction") at
 the first batched matrix multiply. So the build is portable instead: ``GGML_NATIVE=OFF``
-with each SIMD level this CPU reports turned on explicitly, and AMX only when a child
-process has proven it usable (asked the kernel for the tile state and run ``tilezero``).
+with each SIMD level this CPU reports turned on explicitly, and AMX only when asked for
+(``LLAMA_AMX=1``, or ``auto``: when a child process has asked the kernel for the tile state and
+run ``tilezero``; that probe is necessary, not sufficient).
 
 This module uses the standard library only, so the build script runs it as a file
 before the package is installed::
@@ -13,7 +14,8 @@ before the package is installed::
     python3 rag/generate/cpu_features.py --cmake-args     # the flags the build uses
     python3 rag/generate/cpu_features.py                  # a readable report
 
-Environment: ``LLAMA_AMX`` = ``auto`` (default: probe), ``1`` (force on), ``0`` (off).
+Environment: ``LLAMA_AMX`` = unset or ``0`` (off, the default), ``1`` (on), ``auto`` (on where
+the probe passes; a CPU has been seen to pass it and still kill llama.cpp's AMX kernels).
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ GGML_FLAG_MAP: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("GGML_AVX512_BF16", ("avx512_bf16",)),
 )
 AMX_OPTIONS = ("GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16")
+#: Why a CPU that lists AMX gets a build without it unless asked. Measured on a 2-core Xeon VM
+#: (2026-12-02): the probe below passed (the kernel granted the tile state, ``tilezero`` ran in a
+#: child, on every tile, across sleeps, threads and CPU migrations) and oneDNN's AMX kernels
+#: (torch bf16) ran, yet llama.cpp's AMX matrix multiply died with SIGILL at ``tilezero`` on the
+#: first batched prompt.
+AMX_DEFAULT_OFF = ("off by default (llama.cpp's AMX kernels have died with SIGILL on a CPU where AMX passes a "
+                   "probe); LLAMA_AMX=1 turns it on, LLAMA_AMX=auto turns it on where the probe passes")
 AMX_FLAGS = ("amx_tile", "amx_int8", "amx_bf16")
 
 # Linux arch_prctl request for the AMX tile data state (asm/prctl.h, xfeature 18).
@@ -159,16 +168,21 @@ class BuildPlan:
 
 
 def build_plan(flags: set[str] | None = None, amx: str | None = None) -> BuildPlan:
-    """The portable build for ``flags`` (default: this CPU). ``amx``: auto, 1 or 0."""
+    """The portable build for ``flags`` (default: this CPU). ``amx``: ``0``/empty (off, the
+    default), ``1`` (on) or ``auto`` (on where :func:`probe_amx` passes)."""
     flags = cpu_flags() if flags is None else flags
-    amx = (amx if amx is not None else os.environ.get("LLAMA_AMX", "auto")).strip().lower()
+    amx = (amx if amx is not None else os.environ.get("LLAMA_AMX", "")).strip().lower()
     options = {name: all(f in flags for f in needed) for name, needed in GGML_FLAG_MAP}
     if amx in ("1", "on", "yes", "true"):
         use_amx, reason = True, "forced on by LLAMA_AMX=1"
     elif amx in ("0", "off", "no", "false"):
         use_amx, reason = False, "turned off by LLAMA_AMX=0"
-    else:
+    elif amx == "auto":
         use_amx, reason = probe_amx(flags)
+    elif not set(AMX_FLAGS) <= flags:
+        use_amx, reason = False, "the CPU does not list AMX"
+    else:
+        use_amx, reason = False, AMX_DEFAULT_OFF
     for name in AMX_OPTIONS:
         options[name] = use_amx
     return BuildPlan(options=options, amx_reason=reason)

@@ -106,12 +106,16 @@ def explain_crash(sig: int, system_info: str, *, flags: set[str] | None = None,
     except ValueError:
         name = f"signal {sig}"
     bad = unusable_features(system_info, flags, amx_usable) if system_info else []
+    if sig == signal.SIGILL and not bad and "AMX_INT8" in build_features(system_info):
+        # The AMX probe is necessary, not sufficient: a VM has passed it and still killed
+        # llama.cpp's AMX kernels. With every other instruction set listed, AMX is the suspect.
+        bad = ["AMX_INT8"]
     if sig == signal.SIGILL:
         what = "Illegal instruction: the llama.cpp build uses an instruction this CPU does not allow"
         if bad:
             what += f" ({', '.join(bad)}: built in, but not usable here"
             if "AMX_INT8" in bad:
-                what += "; the CPU lists AMX but this machine or VM does not let processes use it"
+                what += "; the CPU lists AMX but this machine or VM does not let llama.cpp use it"
             what += ")"
     else:
         what = f"the embedded generator died with {name}"

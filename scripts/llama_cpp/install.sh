@@ -5,7 +5,9 @@
 # CPUs that list it, and dies with "Illegal instruction" on VMs that list AMX but do
 # not let processes use it. This script builds with GGML_NATIVE=OFF and turns on each
 # SIMD level that /proc/cpuinfo reports (AVX2/FMA/F16C, AVX-512 with VNNI/BF16...),
-# AMX only when a child process proved it usable (rag/generate/cpu_features.py).
+# AMX only when asked for (LLAMA_AMX=1, or auto: where a child process ran AMX
+# instructions; a CPU has passed that probe and still killed llama.cpp's AMX kernels),
+# see rag/generate/cpu_features.py.
 #
 # The wheel is cached per version and flag set, so a rebuild happens only when either
 # changes (pip's own cache keys wheels by version alone and would reuse a build made
@@ -16,7 +18,7 @@
 #   LLAMA_CPP_VERSION  llama-cpp-python version              (default 0.3.36)
 #   LLAMA_CMAKE_ARGS   CMake options used instead of the detected ones, e.g.
 #                      "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-#   LLAMA_AMX          auto (probe; default) | 1 (force on) | 0 (off)
+#   LLAMA_AMX          0 (off; default) | 1 (on) | auto (on where the probe passes)
 #   LLAMA_WHEEL_CACHE  where built wheels are kept           (default ~/.cache/groundrag/llama-cpp)
 set -euo pipefail
 
