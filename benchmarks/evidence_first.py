@@ -37,9 +37,9 @@ from eval.metrics import answers as am  # noqa: E402
 from eval.metrics.classification import auroc  # noqa: E402
 from rag.answer.answerability import answerable_score  # noqa: E402
 from rag.answer.citations import _sentence_spans  # noqa: E402
-from rag.answer.context import assemble  # noqa: E402
-from rag.answer.prompt import NOT_FOUND, build_prompt, format_passage  # noqa: E402
-from rag.schemas import AskRequest, RetrieveRequest  # noqa: E402
+from rag.answer.prompt import NOT_FOUND, format_passage  # noqa: E402
+from rag.generate.llamacpp import top_logprobs  # noqa: E402
+from rag.schemas import AskRequest  # noqa: E402
 
 QUOTE_SYSTEM = f"""You answer questions using only the numbered passages below.
 - First copy, word for word, the one sentence of the passages that answers the question, after its passage number, for example: [2] "Employees get 25 days of paid leave."
@@ -112,24 +112,15 @@ def run(spec_path: str, n: int, out_path: Path) -> None:
         t0 = time.perf_counter()
         resp = svc.ask(col, AskRequest(query=item.question, k=spec.k, mode=spec.mode, max_tokens=spec.max_tokens))
         t1 = time.perf_counter()
-        found = svc.retrieve(col, RetrieveRequest(query=item.question, k=spec.k, mode=spec.mode))
-        hits = assemble(found.hits)
-        prompt = build_prompt(item.question, hits, count_tokens=gen.count_tokens, context_window=gen.context_window,
-                              max_tokens=spec.max_tokens + 200)
-        blocks = [format_passage(i + 1, h) for i, h in enumerate(prompt.passages)]
+        passages = resp.passages  # the ones the service's answer prompt numbered
+        blocks = [format_passage(i + 1, h) for i, h in enumerate(passages)]
         msgs = [{"role": "system", "content": QUOTE_SYSTEM}, {"role": "user", "content": quote_user(item.question, blocks)}]
-        tokens, fmt = gen._prompt(msgs)
+        tokens, _ = gen._prompt(msgs)
         raw.reset()
         raw.eval(tokens)
-        logits = np.array(raw.scores[len(tokens) - 1], dtype=np.float64)
-        lp = logits - np.logaddexp.reduce(logits)
-        top = np.argsort(-lp)[:20]
-        first = {}
-        for t in top:
-            piece = raw.detokenize([int(t)], special=True).decode("utf-8", "replace")
-            first[piece] = float(np.logaddexp(first[piece], lp[t])) if piece in first else float(lp[t])
+        first = top_logprobs(raw, np.array(raw.scores[len(tokens) - 1], dtype=np.float64))
         s2 = answerable_score(first)
-        g = llama_cpp.LlamaGrammar.from_string(grammar_for(prompt.passages), verbose=False)
+        g = llama_cpp.LlamaGrammar.from_string(grammar_for(passages), verbose=False)
         out = raw.create_completion(prompt=tokens, max_tokens=300, temperature=0.0, grammar=g, logprobs=1,
                                     stop=["\n\n"])
         text = out["choices"][0]["text"]
@@ -153,7 +144,7 @@ def run(spec_path: str, n: int, out_path: Path) -> None:
             "s1": resp.answerable_score, "answer": resp.answer, "answered": resp.answerable,
             "f1": am.token_f1(resp.answer, item.answers) if item.answerable and resp.answerable else 0.0,
             "s2": s2, "first2": first, "quote_text": text,
-            "s3_first": float(choice_lp[0]) if choice_lp else None, "s3_mean3": float(np.mean(choice_lp)) if choice_lp else None,
+            "s3_first": choice_lp[0] if choice_lp else None, "s3_mean3": float(np.mean(choice_lp)) if choice_lp else None,
             "q_answer": qa, "q_f1": am.token_f1(qa, item.answers) if item.answerable and qa else 0.0,
             "quote_has_ref": any(am.normalize(r) in am.normalize(quote) for r in item.answers) if quote else False,
             "q_abstained": text.strip().startswith(NOT_FOUND),

@@ -236,8 +236,6 @@ class LlamaCppGenerator(GeneratorBase):
 
     def first_token_logprobs(self, messages: Messages, *, top_k: int = TOP_LOGPROBS) -> dict[str, float]:
         """Top ``top_k`` first tokens and their log-probabilities, from the raw logits."""
-        import numpy as np
-
         tokens, _ = self._prompt(messages)
         llm = self._llm
         with self._lock:
@@ -246,15 +244,21 @@ class LlamaCppGenerator(GeneratorBase):
             llm.eval(tokens)  # computes logits for the last prompt position only
             logits = self._last_logits(llm)
             self._primed, self._primed_logits = list(tokens), logits
-            top = np.argpartition(-logits, min(top_k, logits.size - 1))[:top_k]
-            pieces = {int(t): _piece(llm, int(t)) for t in top}
-        logprobs = logits - np.logaddexp.reduce(logits)
-        out: dict[str, float] = {}
-        for token_id, piece in pieces.items():
-            lp = float(logprobs[token_id])
-            # Two token ids can print the same; their probabilities add up.
-            out[piece] = float(np.logaddexp(out[piece], lp)) if piece in out else lp
-        return out
+            return top_logprobs(llm, logits, top_k)
+
+
+def top_logprobs(llm: Any, logits: Any, top_k: int = TOP_LOGPROBS) -> dict[str, float]:
+    """The ``top_k`` likeliest next tokens of ``logits`` as text, with their log-probabilities
+    (two token ids that print the same count as one, their probabilities added up)."""
+    import numpy as np
+
+    top = np.argpartition(-logits, min(top_k, logits.size - 1))[:top_k]
+    logprobs = logits - np.logaddexp.reduce(logits)
+    out: dict[str, float] = {}
+    for token_id in top:
+        piece, lp = _piece(llm, int(token_id)), float(logprobs[token_id])
+        out[piece] = float(np.logaddexp(out[piece], lp)) if piece in out else lp
+    return out
 
 
 def _window(llm: Any) -> int:
