@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         0.2, description="Abstain without asking the model when the best passage's cosine is below this."
     )
 
+    passage_cutoff: float = Field(
+        0.0, ge=0, le=1,
+        description="Answers read the first `min_passages` hits, then only those whose hybrid score is at least "
+        "this share of the best one's, up to k; 0 (default) reads all k. 0.8 with k = 8 suits long documents "
+        "(docs/answerability.md).",
+    )
+    min_passages: int = Field(3, ge=1, le=100, description="Hits an answer always reads, whatever `passage_cutoff`.")
+
     join_passages: bool = Field(
         True, description="Join retrieved chunks that are neighbours in one page into one passage, and drop "
         "near-duplicate passages, before the model reads them (docs/answerability.md).",

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from rag.answer.answerability import answerable_score
 from rag.answer.citations import ABSTENTION_MESSAGE, drop_invalid_markers, is_abstention, resolve_citations
-from rag.answer.context import assemble
+from rag.answer.context import assemble, cut_off
 from rag.answer.evidence import missing_numbers
 from rag.answer.prompt import NOT_FOUND, build_prompt
 from rag.errors import InvalidInputError
@@ -161,7 +161,7 @@ class RAGService:
             return
 
         gen = self.generator
-        hits = assemble(found.hits) if self.settings.join_passages else found.hits
+        hits = self._reading(found.hits, request)
         prompt = build_prompt(question, hits, count_tokens=gen.count_tokens,
                               context_window=gen.context_window, max_tokens=request.max_tokens)
         yield StreamEvent(event="passages", passages=prompt.passages)
@@ -246,6 +246,14 @@ class RAGService:
         if buffer_all and response.answerable:
             yield StreamEvent(event="token", delta=response.answer)  # what verification kept, at once
         yield StreamEvent(event="done", response=response.model_copy(update={"timings": timings}))
+
+    def _reading(self, hits: list[ChunkHit], request: AskRequest) -> list[ChunkHit]:
+        """The hits the model reads: those far behind the best dropped (weighted hybrid scores
+        only, where that share is calibrated), neighbours joined, near-duplicates dropped."""
+        s = self.settings
+        if request.mode == "hybrid" and s.fusion == "weighted" and not s.rerank_model:
+            hits = cut_off(hits, share=s.passage_cutoff, keep=s.min_passages)
+        return assemble(hits) if s.join_passages else hits
 
     def _weak_evidence(self, hits: list[ChunkHit], request: AskRequest) -> str | None:
         """A reason to abstain before asking the model, or None."""

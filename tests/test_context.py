@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.chunking import Chunker
 from rag.answer.citations import resolve_citations
-from rag.answer.context import assemble
+from rag.answer.context import assemble, cut_off
 from rag.schemas import ChunkHit
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "ingestion.md"
@@ -70,3 +70,13 @@ def test_near_duplicates_are_dropped_and_distinct_passages_kept():
     other = as_hit(3, 0, 40, "Uploads larger than the limit are refused.", doc_id=3, score=0.8)
     kept = assemble([as_hit(1, 0, len(text), text), copy, other])
     assert [h.chunk_id for h in kept] == [1, 3]
+
+
+def test_cut_off_keeps_the_first_hits_and_those_near_the_best():
+    hits = [as_hit(i, 0, 1, "x", doc_id=i, score=s) for i, s in enumerate([0.9, 0.5, 0.8, 0.75, 0.7])]
+    # kept: the first 2 whatever their score, then 0.8 and 0.75 (>= 0.8 x 0.9 = 0.72); 0.7 is not.
+    assert [h.chunk_id for h in cut_off(hits, share=0.8, keep=2)] == [0, 1, 2, 3]
+    assert [h.chunk_id for h in cut_off(hits, share=0.8, keep=1)] == [0, 2, 3]
+    assert cut_off(hits, share=0.0, keep=1) == hits, "share 0 keeps every hit"
+    assert cut_off(hits, share=1.0, keep=10) == hits, "keep covers them all"
+    assert cut_off([], share=0.8, keep=3) == []

@@ -109,6 +109,26 @@ def test_below_the_threshold_it_abstains_before_generating(service):
     assert service.generator.calls == 0  # an abstention generates nothing
 
 
+def test_passages_far_behind_the_best_are_not_read(service):
+    """The router guide answers alone; the other two documents score far below it, so under
+    the cut-off the model reads one passage, and all three without it or outside hybrid
+    search. The threshold 1.0 abstains after the prompt is read: no answer is generated."""
+    base = {"answerable_threshold": 1.0, "min_relevance": -1.0, "min_passages": 1}
+    question = AskRequest(query="How do I reset the router?", k=3, max_tokens=8)
+    hits = service.retrieve("kb", question).hits
+    assert len(hits) == 3 and hits[1].score < 0.8 * hits[0].score, "the test needs one clear best passage"
+
+    service.settings = service.settings.model_copy(update={**base, "passage_cutoff": 0.8})
+    read = service.ask("kb", question).passages
+    assert [p.source.rsplit("/", 1)[1] for p in read] == ["router.md"]
+    service.settings = service.settings.model_copy(update={**base, "passage_cutoff": 0.0})
+    assert len(service.ask("kb", question).passages) == 3
+    service.settings = service.settings.model_copy(update={**base, "passage_cutoff": 0.8})
+    assert len(service.ask("kb", question.model_copy(update={"mode": "dense"})).passages) == 3, \
+        "cosines are not on the hybrid scale: the cut-off leaves them alone"
+    assert service.generator.calls == 0
+
+
 def test_above_the_threshold_the_reply_does_not_start_with_not_found(service):
     service.settings = service.settings.model_copy(update={"answerable_threshold": 1e-6, "min_relevance": -1.0})
     response = service.ask("kb", AskRequest(query="What colour is the sky on Mars?", max_tokens=24))

@@ -22,6 +22,24 @@ _GAP = 4
 _WORD = re.compile(r"\w+")
 
 
+def cut_off(hits: Sequence[ChunkHit], *, share: float, keep: int) -> list[ChunkHit]:
+    """The first ``keep`` hits, then those scoring at least ``share`` of the best one's.
+
+    Meant for the weighted hybrid fusion's scores, where each side is divided by its best
+    so the scores of one search are comparable. ``share`` 0 keeps every hit.
+
+    Example:
+        >>> hits = [ChunkHit(chunk_id=i, doc_id=i, source="s", title="t", start=0, end=1, text="x", score=s)
+        ...         for i, s in enumerate([1.0, 0.9, 0.5, 0.45])]
+        >>> [h.score for h in cut_off(hits, share=0.8, keep=1)]
+        [1.0, 0.9]
+    """
+    if not hits or share <= 0:
+        return list(hits)
+    floor = share * hits[0].score
+    return [h for i, h in enumerate(hits) if i < keep or h.score >= floor]
+
+
 def assemble(hits: Sequence[ChunkHit]) -> list[ChunkHit]:
     """Join hits that overlap or touch in one page of one document, and drop near-duplicates.
 
