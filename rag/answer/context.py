@@ -6,6 +6,10 @@ middle, and sometimes the same text twice (a README and the doc page it was copi
 A small model reads one coherent passage better than two fragments, and every duplicate
 takes the place of another passage. Joining is exact: chunks keep their character offsets
 in their page's text, so overlapping or touching chunks of one page are one span of it.
+
+Before joining, :func:`cut_off` can drop the hits far behind the best (``RAG_PASSAGE_CUTOFF``,
+off by default): on long documents with flat scores it lets an answer read more pages
+without also reading distractors where one passage clearly answers.
 """
 
 from __future__ import annotations
