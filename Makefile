@@ -15,6 +15,12 @@ TORCH  ?= torch==2.13.0
 EXTRAS ?= engine,cpu,server,ui,dev,scale
 # Extra pytest options for `make test` (CI passes --durations).
 PYTEST_ARGS ?=
+# `make test` runs the suite in this many pytest-xdist workers, one test file per worker
+# (module fixtures such as a vLLM server stay in one process), the longest files first
+# (tests/file_seconds.json); much of its time is spent waiting on servers and subprocesses.
+# Tests marked `serial` run alone afterwards.
+# Each worker loads its own models, so keep it small (2 suits a 2-core machine).
+TEST_WORKERS ?= 2
 # llama-cpp-python is built by scripts/llama_cpp/install.sh for the CPU it runs on
 # (GGML_NATIVE=OFF plus the SIMD levels /proc/cpuinfo reports; AMX only with
 # LLAMA_AMX=1 or auto). Override with LLAMA_CMAKE_ARGS="..." or LLAMA_AMX; see docs/models.md.
@@ -61,7 +67,8 @@ test: setup
 	$(BIN)/rag models pull all-MiniLM-L6-v2 smollm2-135m qwen2.5-coder-1.5b-instruct-q4_k_m
 	bash scripts/vllm/setup.sh
 	bash scripts/ensure_chromium.sh
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m serial $(PYTEST_ARGS)
 
 # The batch evaluations CI runs after the tests (answers on SQuAD 2.0, prompt-injection
 # resistance): each fails when a metric leaves its gate.

@@ -17,6 +17,9 @@ os.environ.setdefault("RAG_HOME", str(ROOT / ".rag-home"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+pytest_plugins = ("tests.file_order",)  # longest test files first, for `make test`'s workers
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``gpu`` on a machine without a CUDA device (torch is imported
     only when such a test was collected)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +51,16 @@ def evaluation_script():
     from ui.views import evaluation
 
     evaluation.page()
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """AppTest installs each script as ``__main__``, as Streamlit does, and leaves it there.
+    A later test in the same pytest worker that spawns a child process (the isolated PDF
+    parser) would then re-run that script in the child, which fails there."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def errors(at: AppTest) -> list[str]:

@@ -1,0 +1,56 @@
+"""Longest test files first.
+
+`make test` hands whole test files to its pytest-xdist workers in collection order
+(``--dist loadfile --no-loadscope-reorder``). Started first, the longest files run beside
+each other and the short ones fill in, so the run does not end waiting on one long file
+that started last. ``file_seconds.json`` holds each file's seconds in a full run without
+workers on a 2-core machine; refresh it with ``pytest --record-file-seconds`` (no ``-n``).
+A file not listed counts as ``FILE_SECONDS_DEFAULT``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+FILE_SECONDS_DEFAULT = 5.0
+
+
+def pytest_addoption(parser):
+    parser.addoption("--record-file-seconds", action="store_true",
+                     help=f"rewrite {FILE_SECONDS.name} with this run's seconds per test file")
+
+
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _order_longest_files_first(items) -> None:
+    try:
+        seconds = json.loads(FILE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return
+    items.sort(key=lambda item: -float(seconds.get(_test_file(item.nodeid), FILE_SECONDS_DEFAULT)))  # stable
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _file_seconds[_test_file(report.nodeid)] = _file_seconds.get(_test_file(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    if session.config.getoption("record_file_seconds") and _file_seconds:
+        try:
+            seconds = json.loads(FILE_SECONDS.read_text())  # files this run did not run keep theirs
+        except (OSError, ValueError):
+            seconds = {}
+        seconds.update({f: round(s, 1) for f, s in _file_seconds.items()})
+        ordered = dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
+        FILE_SECONDS.write_text(json.dumps(ordered, indent=1) + "\n")
+
+
+def pytest_collection_modifyitems(config, items):
+    _order_longest_files_first(items)
