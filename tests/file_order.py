@@ -26,31 +26,32 @@ def _test_file(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
-def _order_longest_files_first(items) -> None:
+def _recorded() -> dict[str, float]:
     try:
-        seconds = json.loads(FILE_SECONDS.read_text())
+        return json.loads(FILE_SECONDS.read_text())
     except (OSError, ValueError):
-        return
-    items.sort(key=lambda item: -float(seconds.get(_test_file(item.nodeid), FILE_SECONDS_DEFAULT)))  # stable
+        return {}
+
+
+def pytest_collection_modifyitems(config, items):
+    seconds = _recorded()
+    if seconds:
+        items.sort(key=lambda item: -float(seconds.get(_test_file(item.nodeid), FILE_SECONDS_DEFAULT)))  # stable
 
 
 _file_seconds: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report):
-    _file_seconds[_test_file(report.nodeid)] = _file_seconds.get(_test_file(report.nodeid), 0.0) + report.duration
+    file = _test_file(report.nodeid)
+    _file_seconds[file] = _file_seconds.get(file, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session):
+    """With ``--record-file-seconds``, write this run's seconds (files it did not run keep theirs)."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: only the controller writes
+        return
     if session.config.getoption("record_file_seconds") and _file_seconds:
-        try:
-            seconds = json.loads(FILE_SECONDS.read_text())  # files this run did not run keep theirs
-        except (OSError, ValueError):
-            seconds = {}
+        seconds = _recorded()
         seconds.update({f: round(s, 1) for f, s in _file_seconds.items()})
-        ordered = dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
-        FILE_SECONDS.write_text(json.dumps(ordered, indent=1) + "\n")
-
-
-def pytest_collection_modifyitems(config, items):
-    _order_longest_files_first(items)
+        FILE_SECONDS.write_text(json.dumps(dict(sorted(seconds.items(), key=lambda kv: -kv[1])), indent=1) + "\n")
