@@ -2,7 +2,9 @@
 
 For each question the service answers (`RAGService.ask`: retrieval, passages, the answerable
 score, generation, citations, verification), then raw llama-cpp-python generates from the
-very prompt the service built, greedily, on the same loaded model. Runs alternate between
+very prompt the service built, greedily, on the same loaded model, both evaluating the whole
+prompt (the service's kept system-prompt cache is dropped after each raw run; what keeping it
+saves is measured by ``benchmarks/prompt_cache.py``). Runs alternate between
 the two; the overhead is the service's wall time minus the raw one, per question, and its
 median over questions and rounds is reported beside the target (2% + 20 ms)::
 
@@ -40,6 +42,7 @@ def raw_generate(gen, messages, max_tokens: int) -> tuple[float, int]:
     out = llm.create_completion(prompt=tokens, max_tokens=max_tokens, temperature=0.0,
                                 stop=fmt.stop or None, stopping_criteria=fmt.stopping_criteria)
     seconds = time.perf_counter() - started
+    gen._anchor = None  # the cache now holds this run's prompt: the service evaluates its next one whole too
     return seconds, int(out["usage"]["completion_tokens"])
 
 

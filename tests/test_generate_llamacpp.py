@@ -58,6 +58,63 @@ def test_cheap_to_construct_and_loads_once(smollm2) -> None:
     assert smollm2._llm is model
 
 
+_SYSTEM = {"role": "system", "content": "You answer questions using only the numbered passages below. "
+           "If no passage answers the question, reply only: NOT FOUND"}
+
+
+def _ask(question: str) -> list[dict[str, str]]:
+    return [_SYSTEM, {"role": "user", "content": f"Passages:\n[1] Paris is the capital of France.\n\nQuestion: {question}"}]
+
+
+def test_kept_system_prompt_changes_no_output(smollm2) -> None:
+    """The system prompt's cache is kept between questions, and a question's scores and
+    answer are bit-for-bit what it gets first thing after a reset, whatever came between."""
+    capital, river = _ask("What is the capital of France?"), _ask("Which river flows through Paris?")
+    smollm2._anchor = None  # as after loading: the next evaluation starts from an empty cache
+    first = smollm2.first_token_logprobs(capital)
+    assert smollm2.last_reused_tokens == 0
+    answer = smollm2.generate(capital, max_tokens=12).text
+
+    smollm2.first_token_logprobs(river)
+    kept = smollm2.last_reused_tokens
+    system_turn = smollm2.count_tokens(_SYSTEM["content"])
+    assert system_turn < kept < system_turn + 16  # the system turn and its template markers
+    smollm2.generate(river, max_tokens=12)
+    assert smollm2.first_token_logprobs(capital) == first
+    assert smollm2.last_reused_tokens == kept
+    assert smollm2.generate(capital, max_tokens=12).text == answer
+    smollm2.generate(river, max_tokens=12)  # a stream not scored first evaluates through the kept cache too
+    assert smollm2.last_reused_tokens == kept
+    assert smollm2.generate(capital, max_tokens=12).text == answer
+
+
+def test_kept_cache_agrees_with_a_whole_evaluation(smollm2) -> None:
+    """What is reused is the right cache: the scores match evaluating the prompt whole."""
+    import numpy as np
+
+    smollm2.first_token_logprobs(_ask("Which river flows through Paris?"))
+    question = _ask("What is the capital of France?")
+    reused = smollm2.first_token_logprobs(question)
+    assert smollm2.last_reused_tokens > 0
+    tokens, _ = smollm2._prompt(question)
+    llm = smollm2._llm
+    with smollm2._lock:
+        llm.reset()
+        smollm2._anchor = None
+        llm.eval(tokens)
+        whole = smollm2._last_logits(llm)
+    logprobs = whole - np.logaddexp.reduce(whole)
+    top = sorted(reused, key=reused.get, reverse=True)[:3]
+    for piece in top:
+        ids = [i for i in np.argsort(-logprobs)[:50] if llm.detokenize([int(i)], special=True).decode("utf-8", "replace") == piece]
+        assert ids and abs(float(logprobs[ids[0]]) - reused[piece]) < 1e-3, piece
+
+
+def test_one_message_prompts_are_evaluated_whole(smollm2) -> None:
+    smollm2.first_token_logprobs([{"role": "user", "content": "Say hi."}])
+    assert smollm2.last_reused_tokens == 0
+
+
 def test_prompt_longer_than_window_is_refused(smollm2_gguf: Path) -> None:
     pytest.importorskip("llama_cpp")
     from rag.errors import InvalidInputError

@@ -4,12 +4,16 @@ The model loads on first use, once. A llama.cpp context is not re-entrant, so on
 lock serialises every call that touches it; a stream holds the lock until it is
 exhausted or closed, so consume streams to the end (or ``close()`` them).
 
-Each call starts from an empty KV cache: a few milliseconds of prompt re-evaluation
-buy identical output for identical requests (greedy decoding over a reused cache can
-differ in the last bits and so in the text). One exception keeps that guarantee and
-halves the cost of a scored answer: :meth:`LlamaCppGenerator.first_token_logprobs`
-leaves its prompt evaluated, and a stream of exactly that prompt right after it
-samples from those logits instead of evaluating the prompt again.
+Identical requests give identical output, whatever came before them: greedy decoding
+over a cache left by another prompt can differ in the last bits and so in the text. So
+a prompt is always evaluated the same way, in two steps: its *anchor* (every message
+but the last, e.g. the system prompt) from an empty KV cache, then the rest on top of
+it. The anchor's cache is kept between calls, so a run of questions under the same
+system prompt evaluates it once, not once per question (on two CPU cores the grounded
+prompt's instructions take over a second each time). Two more reuses keep the
+guarantee: :meth:`LlamaCppGenerator.first_token_logprobs` leaves its prompt evaluated,
+and a stream of exactly that prompt right after it samples from those logits instead
+of evaluating the prompt again.
 """
 
 from __future__ import annotations
@@ -79,6 +83,10 @@ class LlamaCppGenerator(GeneratorBase):
         self._lock = threading.RLock()
         self._primed: list[int] | None = None  # the prompt first_token_logprobs left evaluated
         self._primed_logits: Any = None  # ... and its first-token logits
+        self._anchor: list[int] | None = None  # the prompt prefix whose KV cache is kept (see _evaluate)
+        self._anchors: dict[tuple[tuple[str, str], ...], list[int]] = {}  # messages[:-1] -> anchor tokens
+        #: Prompt tokens taken from the kept cache by the last evaluation (0: evaluated whole).
+        self.last_reused_tokens = 0
 
     def __repr__(self) -> str:
         return f"LlamaCppGenerator({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
@@ -156,11 +164,14 @@ class LlamaCppGenerator(GeneratorBase):
         llm, _ = self._ensure_loaded()
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def _prompt(self, messages: Messages) -> tuple[list[int], Any]:
+    def _tokens(self, messages: list[dict[str, Any]]) -> tuple[list[int], Any]:
         llm, formatter = self._ensure_loaded()
-        result = formatter(messages=as_dicts(messages))
-        tokens = llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-        window = _window(llm)
+        result = formatter(messages=messages)
+        return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True), result
+
+    def _prompt(self, messages: Messages) -> tuple[list[int], Any]:
+        tokens, result = self._tokens(as_dicts(messages))
+        window = _window(self._llm)
         if len(tokens) >= window:
             raise InvalidInputError(
                 f"the prompt has {len(tokens)} tokens; the model's context window is {window}",
@@ -168,6 +179,53 @@ class LlamaCppGenerator(GeneratorBase):
                 context_window=window,
             )
         return tokens, result
+
+    def _anchor_of(self, messages: Messages, tokens: list[int]) -> list[int]:
+        """The prefix of ``tokens`` that only the messages before the last one decide.
+
+        Rendered from those messages alone, so it is the same for every question asked
+        under the same system prompt, whatever the question's first words. Empty for a
+        single message, or when it is not a prefix (a template that rewrites earlier turns).
+        """
+        dicts = as_dicts(messages)
+        if len(dicts) < 2:
+            return []
+        key = tuple((str(m.get("role")), str(m.get("content"))) for m in dicts[:-1])
+        head = self._anchors.get(key)
+        if head is None:
+            try:
+                rendered, _ = self._tokens(dicts[:-1])
+            except Exception:  # noqa: BLE001 - a template that refuses a conversation cut short
+                rendered = []
+            n = 0
+            for a, b in zip(rendered, tokens):
+                if a != b:
+                    break
+                n += 1
+            head = self._anchors[key] = rendered[:n]
+            while len(self._anchors) > 8:  # a few system prompts in turn; forget the oldest
+                self._anchors.pop(next(iter(self._anchors)))
+        return head if tokens[: len(head)] == head else []
+
+    def _evaluate(self, llm: Any, tokens: list[int], anchor: list[int]) -> Any:
+        """Evaluate ``tokens`` (the anchor from an empty cache, then the rest) and return the
+        last position's logits. The anchor's cache is reused when it is the one kept."""
+        import numpy as np
+
+        n = len(anchor) if len(anchor) < len(tokens) else 0  # at least one token to evaluate: logits
+        kept = (n > 0 and self._anchor == anchor and llm.n_tokens >= n
+                and np.array_equal(llm.input_ids[:n], anchor) and llm._ctx.kv_cache_seq_rm(-1, n, -1))
+        if kept:
+            llm.n_tokens = n  # eval() drops every cached position from here on
+        else:
+            llm.reset()
+            self._anchor = None
+            if n:
+                llm.eval(anchor)
+                self._anchor = list(anchor)
+        self.last_reused_tokens = n if kept else 0
+        llm.eval(tokens[n:])
+        return self._last_logits(llm)
 
     def stream_chunks(
         self, messages: Messages, *, max_tokens: int, temperature: float = 0.0, stop: list[str] | None = None,
@@ -180,15 +238,14 @@ class LlamaCppGenerator(GeneratorBase):
         with self._lock:
             logits = self._primed_logits if self._primed == tokens else None
             if logits is None:
-                llm.reset()  # else llama-cpp-python finds the whole prompt cached and samples at once
+                # Evaluated here, so the completion below finds the prompt cached with its
+                # logits current and samples from them.
+                logits = self._evaluate(llm, tokens, self._anchor_of(messages, tokens))
             self._primed = self._primed_logits = None
             finish: str | None = None
             parts: list[str] = []
             prompt, budget = tokens, min(max_tokens, _window(llm) - len(tokens))
             if avoid_first and budget > 0:
-                if logits is None:
-                    llm.eval(tokens)
-                    logits = self._last_logits(llm)
                 lead = self._first_allowed(llm, logits, avoid_first)
                 if lead is not None:
                     # Generation goes on after the chosen token; the prompt stays cached.
@@ -239,10 +296,8 @@ class LlamaCppGenerator(GeneratorBase):
         tokens, _ = self._prompt(messages)
         llm = self._llm
         with self._lock:
-            llm.reset()
             self._primed = self._primed_logits = None
-            llm.eval(tokens)  # computes logits for the last prompt position only
-            logits = self._last_logits(llm)
+            logits = self._evaluate(llm, tokens, self._anchor_of(messages, tokens))
             self._primed, self._primed_logits = list(tokens), logits
             return top_logprobs(llm, logits, top_k)
 
