@@ -38,6 +38,40 @@ def load_embedder(settings):
     return embedder
 
 
+#: Questions about this project's own docs, for the benchmarks that time whole answers.
+DOCS_QUESTIONS = [
+    "What file types can I ingest?",
+    "What happens to a collection if ingestion is killed halfway?",
+    "How do I create an API key?",
+    "Which setting chooses the encoder backend?",
+    "What does the answerable score mean?",
+]
+
+
+def answer_args(doc: str, argv: list[str] | None):
+    """The options of the benchmarks that time whole answers: --rounds, --max-tokens, --json."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def docs_service(home: Path, collection: str = "bench"):
+    """A warmed-up ``RAGService`` on the default models, with README.md and docs/ ingested
+    into ``collection`` under the throw-away ``home``; returns (service, settings)."""
+    from ingest.pipeline import Ingestor
+    from rag.pipeline import RAGService
+
+    settings = make_settings(home, default_models_home())
+    service = RAGService(settings)
+    service.warm_up()
+    Ingestor(settings, embedder=service.embedder).ingest([REPO / "README.md", REPO / "docs"], collection)
+    return service, settings
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None

@@ -13,7 +13,6 @@ median over questions and rounds is reported beside the target (2% + 20 ms)::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -22,15 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import REPO, default_models_home, machine, machine_line, make_settings, median, note  # noqa: E402
-
-QUESTIONS = [
-    "What file types can I ingest?",
-    "What happens to a collection if ingestion is killed halfway?",
-    "How do I create an API key?",
-    "Which setting chooses the encoder backend?",
-    "What does the answerable score mean?",
-]
+from benchmarks._common import DOCS_QUESTIONS as QUESTIONS  # noqa: E402
+from benchmarks._common import answer_args, docs_service, machine, machine_line, median, note  # noqa: E402
 
 
 def raw_generate(gen, messages, max_tokens: int) -> tuple[float, int]:
@@ -47,25 +39,16 @@ def raw_generate(gen, messages, max_tokens: int) -> tuple[float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--max-tokens", type=int, default=96)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = answer_args(__doc__, argv)
 
-    from ingest.pipeline import Ingestor
     from rag.answer.context import assemble
     from rag.answer.prompt import build_prompt
-    from rag.pipeline import RAGService
     from rag.schemas import AskRequest, RetrieveRequest
 
     info = machine()
     with tempfile.TemporaryDirectory() as home:
-        settings = make_settings(Path(home), default_models_home())
-        service = RAGService(settings)
-        service.warm_up()
+        service, settings = docs_service(Path(home))
         gen = service.generator
-        Ingestor(settings, embedder=service.embedder).ingest([REPO / "README.md", REPO / "docs"], "bench")
         rows = []
         for round_no in range(args.rounds):
             for q in QUESTIONS:

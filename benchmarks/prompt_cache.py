@@ -15,7 +15,6 @@ evaluated alone, so the cache changes no bit of the output)::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -24,35 +23,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import REPO, default_models_home, machine, machine_line, make_settings, median, note  # noqa: E402
-
-QUESTIONS = [
-    "What file types can I ingest?",
-    "What happens to a collection if ingestion is killed halfway?",
-    "How do I create an API key?",
-    "Which setting chooses the encoder backend?",
-    "What does the answerable score mean?",
-]
+from benchmarks._common import DOCS_QUESTIONS as QUESTIONS  # noqa: E402
+from benchmarks._common import answer_args, docs_service, machine, machine_line, median, note  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--max-tokens", type=int, default=96)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = answer_args(__doc__, argv)
 
-    from ingest.pipeline import Ingestor
-    from rag.pipeline import RAGService
     from rag.schemas import AskRequest
 
     info = machine()
     with tempfile.TemporaryDirectory() as home:
-        settings = make_settings(Path(home), default_models_home())
-        service = RAGService(settings)
-        service.warm_up()
+        service, _ = docs_service(Path(home))
         gen = service.generator
-        Ingestor(settings, embedder=service.embedder).ingest([REPO / "README.md", REPO / "docs"], "bench")
         service.ask("bench", AskRequest(query=QUESTIONS[-1], max_tokens=args.max_tokens))  # the anchor is kept now
         rows = []
         for round_no in range(args.rounds):
