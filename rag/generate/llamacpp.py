@@ -197,21 +197,18 @@ class LlamaCppGenerator(GeneratorBase):
                 rendered, _ = self._tokens(dicts[:-1])
             except Exception:  # noqa: BLE001 - a template that refuses a conversation cut short
                 rendered = []
-            n = 0
-            for a, b in zip(rendered, tokens):
-                if a != b:
-                    break
-                n += 1
-            head = self._anchors[key] = rendered[:n]
+            head = self._anchors[key] = rendered[: type(self._llm).longest_token_prefix(rendered, tokens)]
             while len(self._anchors) > 8:  # a few system prompts in turn; forget the oldest
                 self._anchors.pop(next(iter(self._anchors)))
         return head if tokens[: len(head)] == head else []
 
-    def _evaluate(self, llm: Any, tokens: list[int], anchor: list[int]) -> Any:
-        """Evaluate ``tokens`` (the anchor from an empty cache, then the rest) and return the
-        last position's logits. The anchor's cache is reused when it is the one kept."""
+    def _evaluate(self, llm: Any, messages: Messages, tokens: list[int]) -> Any:
+        """Evaluate the prompt ``tokens`` of ``messages`` (its anchor from an empty cache, then
+        the rest) and return the last position's logits. The anchor's cache is reused when it
+        is the one kept."""
         import numpy as np
 
+        anchor = self._anchor_of(messages, tokens)
         n = len(anchor) if len(anchor) < len(tokens) else 0  # at least one token to evaluate: logits
         kept = (n > 0 and self._anchor == anchor and llm.n_tokens >= n
                 and np.array_equal(llm.input_ids[:n], anchor) and llm._ctx.kv_cache_seq_rm(-1, n, -1))
@@ -240,7 +237,7 @@ class LlamaCppGenerator(GeneratorBase):
             if logits is None:
                 # Evaluated here, so the completion below finds the prompt cached with its
                 # logits current and samples from them.
-                logits = self._evaluate(llm, tokens, self._anchor_of(messages, tokens))
+                logits = self._evaluate(llm, messages, tokens)
             self._primed = self._primed_logits = None
             finish: str | None = None
             parts: list[str] = []
@@ -297,7 +294,7 @@ class LlamaCppGenerator(GeneratorBase):
         llm = self._llm
         with self._lock:
             self._primed = self._primed_logits = None
-            logits = self._evaluate(llm, tokens, self._anchor_of(messages, tokens))
+            logits = self._evaluate(llm, messages, tokens)
             self._primed, self._primed_logits = list(tokens), logits
             return top_logprobs(llm, logits, top_k)
 
